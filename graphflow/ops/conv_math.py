@@ -1,0 +1,452 @@
+"""Array math for 2-D convolution (NHWC input, HWIO filter) and its gradients, written once for any array namespace."""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy
+
+Array = Any  # a numpy or CuPy ndarray
+Pair = Tuple[int, int]
+Pads = Tuple[Pair, Pair]
+Padding = Union[str, Sequence[Sequence[int]]]
+
+# Patch matrices are built and multiplied in blocks of about this many elements. On CPUs 4 MiB of float32 measured
+# fastest: the block stays in cache between the copy that builds it and the GEMM that reads it, and its memory is
+# reused instead of page-faulted afresh. GPUs want bigger blocks to amortise kernel launches. Both bound the
+# temporary memory that a whole-batch im2col would take.
+CPU_BLOCK_ELEMENTS = 1 << 20
+DEVICE_BLOCK_ELEMENTS = 1 << 24
+
+# Backprop-input runs as a convolution of dy with the flipped filter when stride is 1 and each group has at least
+# this many input channels; with fewer, that GEMM is too narrow and folding column gradients measured faster.
+MIN_CHANNELS_FOR_FLIPPED_CONV = 8
+
+
+def array_namespace(*arrays: Array) -> ModuleType:
+    """The array module (numpy, cupy) that owns these arrays; numpy for plain numpy arrays."""
+    for array in arrays:
+        if not isinstance(array, numpy.ndarray):
+            return sys.modules[type(array).__module__.partition(".")[0]]
+    return numpy
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def _explicit_pair(padding: Any) -> Optional[Pair]:
+    """(before, after) from an explicit padding pair, or None when `padding` is not one."""
+    if isinstance(padding, (str, bytes)):
+        return None
+    try:
+        before, after = padding
+    except (TypeError, ValueError):
+        return None
+    ints = all(isinstance(v, (int, numpy.integer)) and not isinstance(v, bool) for v in (before, after))
+    if not ints or before < 0 or after < 0:
+        return None
+    return int(before), int(after)
+
+
+def conv_output_size(in_size: Optional[int], k: int, stride: int = 1, dilation: int = 1,
+                     padding: Union[str, Pair] = "VALID") -> Tuple[Optional[int], Optional[int], Optional[int]]:
+    """Output length and (pad_before, pad_after) of one spatial dimension, by TensorFlow's rules.
+
+    With the effective kernel k_eff = (k - 1) * dilation + 1:
+
+    - "SAME":  out = ceil(in / stride); pad_total = max((out - 1) * stride + k_eff - in, 0);
+      pad_before = pad_total // 2 and the odd element goes after.
+    - "VALID": out = floor((in - k_eff) / stride) + 1, no padding; the kernel must fit: k_eff <= in.
+    - (before, after): out = floor((in + before + after - k_eff) / stride) + 1, which must be >= 1.
+
+    An unknown `in_size` (None) gives an unknown output, and unknown pads for "SAME".
+
+    Raises:
+      ValueError: bad padding, non-positive k/stride/dilation, or a kernel larger than the (padded) input.
+    """
+    k = _positive_int(k, "kernel size")
+    stride = _positive_int(stride, "stride")
+    dilation = _positive_int(dilation, "dilation")
+    effective_k = (k - 1) * dilation + 1
+    explicit = _explicit_pair(padding)
+    if explicit is None and padding not in ("SAME", "VALID"):
+        raise ValueError(f"padding must be 'SAME', 'VALID' or a (before, after) pair of non-negative integers; "
+                         f"got {padding!r}")
+    if in_size is not None and (isinstance(in_size, bool) or in_size < 0):
+        raise ValueError(f"input size must be a non-negative integer or None; got {in_size!r}")
+    if padding == "SAME":
+        if in_size is None:
+            return None, None, None
+        out = -(-in_size // stride)
+        pad_total = max((out - 1) * stride + effective_k - in_size, 0)
+        return out, pad_total // 2, pad_total - pad_total // 2
+    before, after = explicit if explicit is not None else (0, 0)
+    if in_size is None:
+        return None, before, after
+    padded = in_size + before + after
+    if padded < effective_k:
+        kind = "VALID input" if explicit is None else f"input padded by ({before}, {after})"
+        raise ValueError(f"kernel of effective size {effective_k} (size {k}, dilation {dilation}) is larger than the "
+                         f"{kind} of size {padded}")
+    return (padded - effective_k) // stride + 1, before, after
+
+
+def resolve_padding_2d(in_hw: Sequence[Optional[int]], kernel_hw: Sequence[int], strides: Sequence[int] = (1, 1),
+                       dilations: Sequence[int] = (1, 1), padding: Padding = "VALID"
+                       ) -> Tuple[Tuple[Optional[int], Optional[int]], Tuple[Tuple, Tuple]]:
+    """Output (height, width) and pads ((top, bottom), (left, right)) for "SAME", "VALID" or explicit pads.
+
+    `padding` is a string or ((top, bottom), (left, right)); each dimension follows `conv_output_size`.
+    """
+    if isinstance(padding, (str, bytes)):
+        per_dim = (padding, padding)
+    else:
+        try:
+            per_dim = tuple(padding)
+        except TypeError:
+            per_dim = ()
+        if len(per_dim) != 2:
+            raise ValueError(f"padding must be 'SAME', 'VALID' or ((top, bottom), (left, right)); got {padding!r}")
+    outs, pads = [], []
+    for size, k, stride, dilation, dim_padding in zip(in_hw, kernel_hw, strides, dilations, per_dim):
+        out, before, after = conv_output_size(size, k, stride, dilation, dim_padding)
+        outs.append(out)
+        pads.append((before, after))
+    return (outs[0], outs[1]), (pads[0], pads[1])
+
+
+class ConvGeometry(NamedTuple):
+    """Every size of one NHWC/HWIO convolution, checked once."""
+
+    batch: int
+    in_h: int
+    in_w: int
+    in_channels: int
+    kernel_h: int
+    kernel_w: int
+    out_channels: int
+    groups: int
+    out_h: int
+    out_w: int
+    strides: Pair
+    dilations: Pair
+    pads: Pads
+
+    @property
+    def group_in(self) -> int:
+        return self.in_channels // self.groups
+
+    @property
+    def group_out(self) -> int:
+        return self.out_channels // self.groups
+
+    @property
+    def patch_size(self) -> int:
+        """K of the GEMM: elements in one group's patch, kernel_h * kernel_w * in_channels / groups."""
+        return self.kernel_h * self.kernel_w * self.group_in
+
+    @property
+    def pointwise(self) -> bool:
+        """A 1x1, stride-1, unpadded, ungrouped convolution: a plain matrix product over pixels."""
+        return (self.kernel_h == self.kernel_w == 1 and self.strides == (1, 1) and self.pads == ((0, 0), (0, 0))
+                and self.groups == 1)
+
+    @property
+    def depthwise(self) -> bool:
+        """Every group sees one input channel: done with broadcast multiplies per tap instead of GEMMs."""
+        return self.groups > 1 and self.group_in == 1
+
+    @property
+    def padded_hw(self) -> Pair:
+        (top, bottom), (left, right) = self.pads
+        return self.in_h + top + bottom, self.in_w + left + right
+
+
+def conv_geometry(input_shape: Sequence[int], filter_shape: Sequence[int], strides: Sequence[int] = (1, 1),
+                  dilations: Sequence[int] = (1, 1), pads: Sequence[Sequence[int]] = ((0, 0), (0, 0)),
+                  groups: int = 1) -> ConvGeometry:
+    """Check an NHWC input shape against an HWIO filter shape (kH, kW, Cin / groups, Cout) and size the output."""
+    if len(strides) != 2 or len(dilations) != 2:
+        raise ValueError(f"strides and dilations must be (height, width) pairs; got {strides!r} and {dilations!r}")
+    if len(input_shape) != 4 or len(filter_shape) != 4:
+        raise ValueError(f"conv2d needs a rank-4 NHWC input and a rank-4 HWIO filter; got shapes "
+                         f"{tuple(input_shape)} and {tuple(filter_shape)}")
+    batch, in_h, in_w, in_channels = (int(d) for d in input_shape)
+    kernel_h, kernel_w, group_in, out_channels = (int(d) for d in filter_shape)
+    groups = _positive_int(groups, "groups")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"input channels ({in_channels}) and output channels ({out_channels}) must both be "
+                         f"divisible by groups ({groups})")
+    if group_in * groups != in_channels:
+        raise ValueError(f"filter input depth {group_in} times groups {groups} must equal the input channels "
+                         f"{in_channels}")
+    pads_hw = [_explicit_pair(pair) for pair in pads] if len(pads) == 2 else [None]
+    if any(pair is None for pair in pads_hw):
+        raise ValueError(f"pads must be ((top, bottom), (left, right)) of non-negative integers; got {pads!r}")
+    (out_h, _, _), (out_w, _, _) = (
+        conv_output_size(size, k, stride, dilation, pair)
+        for size, k, stride, dilation, pair in zip((in_h, in_w), (kernel_h, kernel_w), strides, dilations, pads_hw))
+    return ConvGeometry(batch, in_h, in_w, in_channels, kernel_h, kernel_w, out_channels, groups, out_h, out_w,
+                        (int(strides[0]), int(strides[1])), (int(dilations[0]), int(dilations[1])),
+                        (pads_hw[0], pads_hw[1]))
+
+
+def tap_window(tap_h: int, tap_w: int, first_row: int, rows: int, cols: int, strides: Sequence[int],
+               dilations: Sequence[int] = (1, 1)) -> Tuple[slice, slice]:
+    """Row and column slices of a padded input read by kernel tap (tap_h, tap_w) for outputs rows
+    [first_row, first_row + rows) x [0, cols): padded row = out_row * stride_h + tap_h * dilation_h, likewise columns.
+    """
+    top = first_row * strides[0] + tap_h * dilations[0]
+    left = tap_w * dilations[1]
+    return (slice(top, top + (rows - 1) * strides[0] + 1, strides[0]),
+            slice(left, left + (cols - 1) * strides[1] + 1, strides[1]))
+
+
+def pad_nhwc(xp: ModuleType, x: Array, pads: Pads, value: Any = 0) -> Array:
+    """x with its H and W axes padded by `pads` = ((top, bottom), (left, right)); x itself when nothing to pad."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    return xp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def crop_nhwc(xp: ModuleType, padded: Array, pads: Pads, in_hw: Pair) -> Array:
+    """Undo `pad_nhwc`: a fresh contiguous copy, so the padded buffer can be freed."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return padded
+    return xp.ascontiguousarray(padded[:, top:top + in_hw[0], left:left + in_hw[1], :])
+
+
+def _blocks(xp: ModuleType, geometry: ConvGeometry) -> Iterator[Tuple[int, int, int, int]]:
+    """Blocks (n0, n1, r0, r1) of output pixels (images n0:n1, rows r0:r1) whose patches hold about the block size.
+
+    Whole images are grouped while they fit; a bigger image is cut into runs of rows. Either way a block is one
+    contiguous range of rows in the (batch * out_h * out_w)-row patch matrix.
+    """
+    g = geometry
+    block_elements = CPU_BLOCK_ELEMENTS if xp is numpy else DEVICE_BLOCK_ELEMENTS
+    pixel = g.kernel_h * g.kernel_w * g.in_channels
+    image = g.out_h * g.out_w * pixel
+    if image <= block_elements:
+        step = max(1, block_elements // max(image, 1))
+        for n0 in range(0, g.batch, step):
+            yield n0, min(n0 + step, g.batch), 0, g.out_h
+    else:
+        step = max(1, block_elements // (g.out_w * pixel))
+        for n in range(g.batch):
+            for r0 in range(0, g.out_h, step):
+                yield n, n + 1, r0, min(r0 + step, g.out_h)
+
+
+def _block_rows(geometry: ConvGeometry, n0: int, n1: int, r0: int, r1: int) -> slice:
+    """The block's rows in the (batch * out_h * out_w)-row patch matrix."""
+    per_image = geometry.out_h * geometry.out_w
+    return slice(n0 * per_image + r0 * geometry.out_w, (n1 - 1) * per_image + r1 * geometry.out_w)
+
+
+def _patch_matrix(xp: ModuleType, padded: Array, geometry: ConvGeometry, n0: int, n1: int, r0: int, r1: int) -> Array:
+    """Copy of the block's patches as (groups, pixels, kH * kW * Cin / groups), channels innermost.
+
+    Built from one strided view of the padded input, element [g, n, r, c, i, j, ch] =
+    padded[n0 + n, (r0 + r) * stride_h + i * dilation_h, c * stride_w + j * dilation_w, g * group_in + ch],
+    so the reshape that makes it a matrix is the only copy.
+    """
+    g = geometry
+    stride_n, stride_h, stride_w, stride_c = padded.strides
+    view = xp.lib.stride_tricks.as_strided(
+        padded[n0:n1, r0 * g.strides[0]:],
+        shape=(g.groups, n1 - n0, r1 - r0, g.out_w, g.kernel_h, g.kernel_w, g.group_in),
+        strides=(g.group_in * stride_c, stride_n, stride_h * g.strides[0], stride_w * g.strides[1],
+                 stride_h * g.dilations[0], stride_w * g.dilations[1], stride_c))
+    return view.reshape(g.groups, (n1 - n0) * (r1 - r0) * g.out_w, g.patch_size)
+
+
+def _grouped_filter(w: Array, geometry: ConvGeometry) -> Array:
+    """The HWIO filter as a (groups, kH * kW * Cin / groups, Cout / groups) stack of GEMM operands (a view)."""
+    return w.reshape(geometry.patch_size, geometry.groups, geometry.group_out).transpose(1, 0, 2)
+
+
+def _check_output_shape(dy: Array, geometry: ConvGeometry) -> None:
+    g = geometry
+    expected = (g.batch, g.out_h, g.out_w, g.out_channels)
+    if tuple(dy.shape) != expected:
+        raise ValueError(f"output gradient has shape {tuple(dy.shape)}; this convolution produces {expected}")
+
+
+def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: Sequence[int] = (1, 1),
+                pads: Sequence[Sequence[int]] = ((0, 0), (0, 0)), groups: int = 1, *,
+                xp: Optional[ModuleType] = None) -> Array:
+    """2-D convolution (TF's Conv2D, a cross-correlation) of an NHWC input with an HWIO filter.
+
+    y[n, r, c, g*Og + o] = sum_{i, j, ch} xp_[n, r*sh + i*dh, c*sw + j*dw, g*Cg + ch] * w[i, j, ch, g*Og + o]
+
+    where xp_ is x zero-padded by `pads` = ((top, bottom), (left, right)), Cg = Cin / groups, Og = Cout / groups.
+    Computed as im2col (one strided view, copied block by block) times the filter reshaped to (kH*kW*Cg, Cout).
+
+    Returns:
+      (N, out_h, out_w, Cout) in the inputs' dtype.
+    """
+    xp = xp or array_namespace(x, w)
+    g = conv_geometry(x.shape, w.shape, strides, dilations, pads, groups)
+    dtype = xp.result_type(x, w)
+    if g.pointwise:
+        return xp.matmul(x.reshape(-1, g.in_channels), w.reshape(g.in_channels, g.out_channels)).reshape(
+            g.batch, g.in_h, g.in_w, g.out_channels)
+    padded = pad_nhwc(xp, x, g.pads)
+    if g.depthwise:
+        return _depthwise_forward(xp, padded, w, g, dtype)
+    y = xp.empty((g.batch, g.out_h, g.out_w, g.out_channels), dtype=dtype)
+    y_groups = y.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
+    w_groups = _grouped_filter(w, g)
+    for block in _blocks(xp, g):
+        patches = _patch_matrix(xp, padded, g, *block)
+        xp.matmul(patches, w_groups, out=y_groups[:, _block_rows(g, *block)])
+        del patches
+    return y
+
+
+def conv2d_backprop_filter_nhwc(x: Array, dy: Array, filter_shape: Sequence[int], strides: Sequence[int] = (1, 1),
+                                dilations: Sequence[int] = (1, 1), pads: Sequence[Sequence[int]] = ((0, 0), (0, 0)),
+                                groups: int = 1, *, xp: Optional[ModuleType] = None) -> Array:
+    """Gradient of `conv2d_nhwc` with respect to the filter (TF's Conv2DBackpropFilter).
+
+    dw[i, j, ch, g*Og + o] = sum_{n, r, c} xp_[n, r*sh + i*dh, c*sw + j*dw, g*Cg + ch] * dy[n, r, c, g*Og + o],
+    i.e. patches^T @ dy per group: one GEMM with K = batch * out_h * out_w, accumulated over blocks.
+
+    Returns:
+      `filter_shape` (kH, kW, Cin / groups, Cout) in the inputs' dtype.
+    """
+    xp = xp or array_namespace(x, dy)
+    g = conv_geometry(x.shape, filter_shape, strides, dilations, pads, groups)
+    _check_output_shape(dy, g)
+    dtype = xp.result_type(x, dy)
+    if g.pointwise:
+        return xp.matmul(x.reshape(-1, g.in_channels).T, dy.reshape(-1, g.out_channels)).reshape(filter_shape)
+    padded = pad_nhwc(xp, x, g.pads)
+    if g.depthwise:
+        return _depthwise_backprop_filter(xp, padded, dy, g, dtype)
+    dy_groups = dy.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
+    dw_groups = xp.zeros((g.groups, g.patch_size, g.group_out), dtype=dtype)
+    for block in _blocks(xp, g):
+        patches = _patch_matrix(xp, padded, g, *block)
+        dw_groups += xp.matmul(patches.transpose(0, 2, 1), dy_groups[:, _block_rows(g, *block)])
+        del patches
+    return dw_groups.transpose(1, 0, 2).reshape(filter_shape)
+
+
+def conv2d_backprop_input_nhwc(dy: Array, w: Array, input_shape: Sequence[int], strides: Sequence[int] = (1, 1),
+                               dilations: Sequence[int] = (1, 1), pads: Sequence[Sequence[int]] = ((0, 0), (0, 0)),
+                               groups: int = 1, *, xp: Optional[ModuleType] = None) -> Array:
+    """Gradient of `conv2d_nhwc` with respect to its input (TF's Conv2DBackpropInput).
+
+    dx[n, h, w, g*Cg + ch] = sum_{i, j, o} dy[n, r, c, g*Og + o] * w[i, j, ch, g*Og + o]
+    over (r, c, i, j) with h + pad_top = r*sh + i*dh and w + pad_left = c*sw + j*dw. Two ways, picked by measurement:
+
+    - stride 1 (and enough channels per group): a stride-1 convolution of dy, padded by (k_eff - 1 - pad) on each
+      side, with the filter flipped in space and its in/out axes swapped: one im2col + GEMM, like the forward pass.
+    - otherwise: column gradients dcols = dy @ w^T (per group, shape (pixels, kH*kW*Cg)) folded back into the
+      padded input, for each of the kH*kW taps (i, j): dxp_[n, r*sh + i*dh, c*sw + j*dw, :] += dcols[n, r, c, i, j, :],
+      a strided slice-add (one-to-one within a tap, so no scatter), then the padding is cropped. Unlike convolving
+      a stride-dilated dy, this spends no work on inserted zeros.
+
+    Returns:
+      `input_shape` (N, H, W, Cin) in the inputs' dtype.
+    """
+    xp = xp or array_namespace(dy, w)
+    g = conv_geometry(input_shape, w.shape, strides, dilations, pads, groups)
+    _check_output_shape(dy, g)
+    dtype = xp.result_type(dy, w)
+    if g.pointwise:
+        return xp.matmul(dy.reshape(-1, g.out_channels), w.reshape(g.in_channels, g.out_channels).T).reshape(
+            tuple(input_shape))
+    flipped_pads = tuple((extent - 1 - before, extent - 1 - after)
+                         for extent, (before, after) in zip(_effective_kernel(g), g.pads))
+    if (g.strides == (1, 1) and not g.depthwise and g.group_in >= MIN_CHANNELS_FOR_FLIPPED_CONV
+            and min(flipped_pads[0] + flipped_pads[1]) >= 0):
+        return conv2d_nhwc(dy, _flipped_transposed_filter(xp, w, g), (1, 1), g.dilations, flipped_pads, g.groups,
+                           xp=xp)
+    padded_h, padded_w = g.padded_hw
+    dx_padded = xp.zeros((g.batch, padded_h, padded_w, g.in_channels), dtype=dtype)
+    if g.depthwise:
+        _depthwise_backprop_input(xp, dx_padded, dy, w, g)
+        return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
+    dx_groups = dx_padded.reshape(g.batch, padded_h, padded_w, g.groups, g.group_in)
+    dy_groups = dy.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
+    w_groups_t = _grouped_filter(w, g).transpose(0, 2, 1)
+    for n0, n1, r0, r1 in _blocks(xp, g):
+        columns = xp.matmul(dy_groups[:, _block_rows(g, n0, n1, r0, r1)], w_groups_t)
+        columns = columns.reshape(g.groups, n1 - n0, r1 - r0, g.out_w, g.kernel_h, g.kernel_w, g.group_in)
+        for i in range(g.kernel_h):
+            for j in range(g.kernel_w):
+                rows, cols = tap_window(i, j, r0, r1 - r0, g.out_w, g.strides, g.dilations)
+                dx_groups[n0:n1, rows, cols] += columns[:, :, :, :, i, j, :].transpose(1, 2, 3, 0, 4)
+        del columns
+    return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
+
+
+def _effective_kernel(geometry: ConvGeometry) -> Pair:
+    g = geometry
+    return (g.kernel_h - 1) * g.dilations[0] + 1, (g.kernel_w - 1) * g.dilations[1] + 1
+
+
+def _flipped_transposed_filter(xp: ModuleType, w: Array, geometry: ConvGeometry) -> Array:
+    """The filter of backprop-input as a convolution: w'[i, j, o, g*Cg + ch] = w[kH-1-i, kW-1-j, ch, g*Og + o],
+    i.e. HWIO with Cout / groups inputs and Cin outputs, group-major on both channel axes.
+    """
+    g = geometry
+    flipped = w[::-1, ::-1].reshape(g.kernel_h, g.kernel_w, g.group_in, g.groups, g.group_out)
+    return xp.ascontiguousarray(flipped.transpose(0, 1, 4, 3, 2)).reshape(
+        g.kernel_h, g.kernel_w, g.group_out, g.in_channels)
+
+
+def _depthwise_filter(w: Array, geometry: ConvGeometry) -> Array:
+    """HWIO filter (kH, kW, 1, C * m) of a depthwise conv as (kH, kW, C, m): channel c feeds outputs c*m .. c*m+m-1."""
+    g = geometry
+    return w.reshape(g.kernel_h, g.kernel_w, g.in_channels, g.group_out)
+
+
+def _taps(geometry: ConvGeometry) -> Iterator[Tuple[int, int, Tuple[slice, slice]]]:
+    g = geometry
+    for i in range(g.kernel_h):
+        for j in range(g.kernel_w):
+            yield i, j, tap_window(i, j, 0, g.out_h, g.out_w, g.strides, g.dilations)
+
+
+def _depthwise_forward(xp: ModuleType, padded: Array, w: Array, geometry: ConvGeometry, dtype: Any) -> Array:
+    """y[n, r, c, ch, m] = sum_{i, j} xp_[n, r*sh + i*dh, c*sw + j*dw, ch] * w[i, j, ch, m], one multiply-add per tap."""
+    g = geometry
+    taps_filter = _depthwise_filter(w, g)
+    y = xp.zeros((g.batch, g.out_h, g.out_w, g.in_channels, g.group_out), dtype=dtype)
+    product = xp.empty_like(y)
+    for i, j, (rows, cols) in _taps(g):
+        xp.multiply(padded[:, rows, cols, :, None], taps_filter[i, j], out=product)
+        y += product
+    return y.reshape(g.batch, g.out_h, g.out_w, g.out_channels)
+
+
+def _depthwise_backprop_filter(xp: ModuleType, padded: Array, dy: Array, geometry: ConvGeometry, dtype: Any) -> Array:
+    """dw[i, j, ch, m] = sum_{n, r, c} xp_[n, r*sh + i*dh, c*sw + j*dw, ch] * dy[n, r, c, ch, m], one reduction per tap."""
+    g = geometry
+    dy_taps = dy.reshape(g.batch, g.out_h, g.out_w, g.in_channels, g.group_out)
+    dw = xp.empty((g.kernel_h, g.kernel_w, g.in_channels, g.group_out), dtype=dtype)
+    for i, j, (rows, cols) in _taps(g):
+        dw[i, j] = xp.einsum("nrcq,nrcqm->qm", padded[:, rows, cols, :], dy_taps)
+    return dw.reshape(g.kernel_h, g.kernel_w, 1, g.out_channels)
+
+
+def _depthwise_backprop_input(xp: ModuleType, dx_padded: Array, dy: Array, w: Array, geometry: ConvGeometry) -> None:
+    """dxp_[n, r*sh + i*dh, c*sw + j*dw, ch] += sum_m dy[n, r, c, ch, m] * w[i, j, ch, m], in place, per tap."""
+    g = geometry
+    taps_filter = _depthwise_filter(w, g)
+    dy_taps = dy.reshape(g.batch, g.out_h, g.out_w, g.in_channels, g.group_out)
+    for i, j, (rows, cols) in _taps(g):
+        if g.group_out == 1:
+            dx_padded[:, rows, cols, :] += dy_taps[..., 0] * taps_filter[i, j, :, 0]
+        else:
+            dx_padded[:, rows, cols, :] += xp.einsum("nrcqm,qm->nrcq", dy_taps, taps_filter[i, j])

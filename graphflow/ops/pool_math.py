@@ -1,0 +1,168 @@
+"""Array math for 2-D max and average pooling over NHWC arrays and their gradients, written once for any namespace."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, Iterator, NamedTuple, Optional, Sequence, Tuple
+
+import numpy
+
+from graphflow.ops.conv_math import (Array, Padding, Pads, array_namespace, crop_nhwc, pad_nhwc, resolve_padding_2d,
+                                     tap_window)
+
+
+class PoolGeometry(NamedTuple):
+    """Every size of one NHWC pooling, checked once."""
+
+    batch: int
+    in_h: int
+    in_w: int
+    channels: int
+    ksize: Tuple[int, int]
+    strides: Tuple[int, int]
+    out_h: int
+    out_w: int
+    pads: Pads
+
+    @property
+    def padded_hw(self) -> Tuple[int, int]:
+        (top, bottom), (left, right) = self.pads
+        return self.in_h + top + bottom, self.in_w + left + right
+
+    def taps(self) -> Iterator[Tuple[int, int, Tuple[slice, slice]]]:
+        """Window taps (i, j) in row-major order with the padded-input slices they read for every output."""
+        for i in range(self.ksize[0]):
+            for j in range(self.ksize[1]):
+                yield i, j, tap_window(i, j, 0, self.out_h, self.out_w, self.strides)
+
+
+def pool_geometry(input_shape: Sequence[int], ksize: Sequence[int], strides: Sequence[int],
+                  padding: Padding) -> PoolGeometry:
+    """Check an NHWC input shape and size a (kh, kw) window pooling with (sh, sw) strides, TF padding rules."""
+    if len(input_shape) != 4:
+        raise ValueError(f"pooling needs a rank-4 NHWC input; got shape {tuple(input_shape)}")
+    if len(ksize) != 2 or len(strides) != 2:
+        raise ValueError(f"ksize and strides must be (height, width) pairs; got {ksize!r} and {strides!r}")
+    batch, in_h, in_w, channels = (int(d) for d in input_shape)
+    (out_h, out_w), pads = resolve_padding_2d((in_h, in_w), ksize, strides, (1, 1), padding)
+    return PoolGeometry(batch, in_h, in_w, channels, (int(ksize[0]), int(ksize[1])),
+                        (int(strides[0]), int(strides[1])), out_h, out_w, pads)
+
+
+def _lowest(dtype: Any) -> Any:
+    """A padding value that never wins a max: -inf for floats, the minimum for integers."""
+    dtype = numpy.dtype(dtype)
+    if dtype.kind == "f":
+        return -numpy.inf
+    return numpy.iinfo(dtype).min
+
+
+def _window_counts(xp: ModuleType, geometry: PoolGeometry, dtype: Any) -> Array:
+    """(out_h, out_w, 1) array: how many NON-padding elements each window covers (TF's SAME average divisor).
+
+    Along one axis, output o starts at o*s - pad_before and covers [max(start, 0), min(start + k, size)).
+    """
+    g = geometry
+    per_axis = []
+    for out, size, k, stride, (before, _) in zip((g.out_h, g.out_w), (g.in_h, g.in_w), g.ksize, g.strides, g.pads):
+        start = numpy.arange(out) * stride - before
+        per_axis.append(numpy.minimum(start + k, size) - numpy.maximum(start, 0))
+    counts = per_axis[0][:, None, None] * per_axis[1][None, :, None]
+    return xp.asarray(counts.astype(dtype))
+
+
+def _tap_validity(geometry: PoolGeometry, i: int, j: int) -> Optional[Array]:
+    """(out_h, out_w, 1) host mask of outputs whose tap (i, j) reads a real (not padding) element; None if all do."""
+    g = geometry
+    masks = []
+    for out, size, tap, stride, (before, _) in zip((g.out_h, g.out_w), (g.in_h, g.in_w), (i, j), g.strides, g.pads):
+        position = numpy.arange(out) * stride + tap - before
+        masks.append((position >= 0) & (position < size))
+    if masks[0].all() and masks[1].all():
+        return None
+    return masks[0][:, None, None] & masks[1][None, :, None]
+
+
+def max_pool_nhwc(x: Array, ksize: Sequence[int], strides: Sequence[int], padding: Padding = "VALID", *,
+                  xp: Optional[ModuleType] = None) -> Array:
+    """Max pooling (TF's MaxPool): y[n, r, c, ch] = max over the window's non-padding elements of x.
+
+    The input is padded with -inf (the dtype's minimum for integers) and reduced with one elementwise maximum
+    per window tap over strided views; no loop touches batch, pixels or channels.
+    """
+    xp = xp or array_namespace(x)
+    g = pool_geometry(x.shape, ksize, strides, padding)
+    padded = pad_nhwc(xp, x, g.pads, _lowest(x.dtype))
+    y = None
+    for _, _, (rows, cols) in g.taps():
+        window = padded[:, rows, cols, :]
+        y = window.copy() if y is None else xp.maximum(y, window, out=y)
+    return y
+
+
+def avg_pool_nhwc(x: Array, ksize: Sequence[int], strides: Sequence[int], padding: Padding = "VALID", *,
+                  xp: Optional[ModuleType] = None) -> Array:
+    """Average pooling (TF's AvgPool): the window sum divided by the count of NON-padding elements in the window."""
+    xp = xp or array_namespace(x)
+    g = pool_geometry(x.shape, ksize, strides, padding)
+    padded = pad_nhwc(xp, x, g.pads)
+    total = None
+    for _, _, (rows, cols) in g.taps():
+        window = padded[:, rows, cols, :]
+        total = window.copy() if total is None else xp.add(total, window, out=total)
+    del padded
+    total /= _window_counts(xp, g, x.dtype)
+    return total
+
+
+def max_pool_grad_nhwc(x: Array, y: Array, dy: Array, ksize: Sequence[int], strides: Sequence[int],
+                       padding: Padding = "VALID", *, xp: Optional[ModuleType] = None) -> Array:
+    """Gradient of max pooling (TF's MaxPoolGrad): each dy goes to ONE input, the first maximum of its window.
+
+    Walking the taps in row-major window order, an output's gradient goes to the first tap whose (non-padding)
+    input equals the pooled maximum y; a per-output "claimed" mask stops later ties from receiving it too. Within
+    one tap the output->input map is one-to-one, so each tap is a plain strided slice-add.
+
+    Args:
+      x: the pooled input; y: `max_pool_nhwc(x, ...)`; dy: gradient with respect to y.
+    Returns:
+      dx, shaped like x.
+    """
+    xp = xp or array_namespace(x, y, dy)
+    g = pool_geometry(x.shape, ksize, strides, padding)
+    _check_pooled_shape(y, g, "pooled output")
+    _check_pooled_shape(dy, g, "output gradient")
+    # Padding is excluded by the validity masks below, so its value never matters.
+    padded = pad_nhwc(xp, x, g.pads)
+    dx_padded = xp.zeros((g.batch, *g.padded_hw, g.channels), dtype=dy.dtype)
+    claimed = xp.zeros(y.shape, dtype=bool)
+    for i, j, (rows, cols) in g.taps():
+        hit = padded[:, rows, cols, :] == y
+        xp.logical_and(hit, xp.logical_not(claimed), out=hit)
+        valid = _tap_validity(g, i, j)
+        if valid is not None:
+            xp.logical_and(hit, xp.asarray(valid), out=hit)
+        xp.logical_or(claimed, hit, out=claimed)
+        dx_padded[:, rows, cols, :] += xp.where(hit, dy, dy.dtype.type(0))
+        del hit
+    return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
+
+
+def avg_pool_grad_nhwc(input_shape: Sequence[int], dy: Array, ksize: Sequence[int], strides: Sequence[int],
+                       padding: Padding = "VALID", *, xp: Optional[ModuleType] = None) -> Array:
+    """Gradient of average pooling (TF's AvgPoolGrad): dx[p] = sum over windows w containing p of dy[w] / count[w]."""
+    xp = xp or array_namespace(dy)
+    g = pool_geometry(input_shape, ksize, strides, padding)
+    _check_pooled_shape(dy, g, "output gradient")
+    share = dy / _window_counts(xp, g, dy.dtype)
+    dx_padded = xp.zeros((g.batch, *g.padded_hw, g.channels), dtype=share.dtype)
+    for _, _, (rows, cols) in g.taps():
+        dx_padded[:, rows, cols, :] += share
+    return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
+
+
+def _check_pooled_shape(array: Array, geometry: PoolGeometry, what: str) -> None:
+    g = geometry
+    expected = (g.batch, g.out_h, g.out_w, g.channels)
+    if tuple(array.shape) != expected:
+        raise ValueError(f"{what} has shape {tuple(array.shape)}; this pooling produces {expected}")

@@ -1,0 +1,1 @@
+"""Generated protobuf modules (TensorFlow-compatible wire formats); regenerate with protos/generate.py."""

@@ -1,0 +1,317 @@
+"""Plan: the compiled form of one (fetches, feeds, targets) request — prune, order, place, fold, slot, emit.
+
+A Plan is straight-line Python generated once and run many times: every kernel call is one line, every tensor a
+local variable, and a value is deleted right after its last use. Running it walks no graph and formats no names.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..backends.device import Device
+from ..framework import errors
+from ..framework.tensor import Operation, Tensor
+
+_plan_ids = itertools.count()
+_FOLD_LIMIT = 1 << 20  # constant-fold only results up to this many elements: folded values stay in memory
+
+
+class KernelContext:
+    """What `OpDef.make_kernel` may use: the device (`xp`) and the Session's variables and random states."""
+
+    def __init__(self, session: Any, device: Device):
+        self.session = session
+        self.device = device
+        self.xp = device.xp
+        self.variables: Dict[str, Any] = session._variables
+
+    def rng(self, op: Operation) -> np.random.Generator:
+        return self.session._random_generator(op)
+
+
+def _needed_ops(fetch_ops: Sequence[Operation], fed: Dict[Tensor, int]) -> Tuple[Dict[Operation, Optional[Operation]], List[Operation]]:
+    """Ops the fetches depend on (stopping at fed tensors), each with one consumer that needs it (for messages)."""
+    parent: Dict[Operation, Optional[Operation]] = {}
+    stack: List[Tuple[Operation, Optional[Operation]]] = [(op, None) for op in fetch_ops]
+    while stack:
+        op, consumer = stack.pop()
+        if op in parent:
+            continue
+        parent[op] = consumer
+        ref_inputs = getattr(op.opdef, "ref_inputs", ())
+        for index, t in enumerate(op.inputs):
+            if index in ref_inputs or t in fed:
+                continue
+            stack.append((t.op, op))
+        for c in op._control_inputs:
+            stack.append((c, op))
+    return parent, list(parent)
+
+
+def _topological_order(ops: List[Operation], fed: Dict[Tensor, int]) -> List[Operation]:
+    """Kahn's algorithm with creation order as tie-break (deterministic); reports a cycle by naming its ops."""
+    needed = set(ops)
+    indegree = {op: 0 for op in ops}
+    users: Dict[Operation, List[Operation]] = {op: [] for op in ops}
+    for op in ops:
+        ref_inputs = getattr(op.opdef, "ref_inputs", ())
+        preds = {t.op for i, t in enumerate(op.inputs) if i not in ref_inputs and t not in fed and t.op in needed}
+        preds.update(c for c in op._control_inputs if c in needed)
+        indegree[op] = len(preds)
+        for p in preds:
+            users[p].append(op)
+    heap = [(op._id, op) for op in ops if indegree[op] == 0]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        _, op = heapq.heappop(heap)
+        order.append(op)
+        for user in users[op]:
+            indegree[user] -= 1
+            if indegree[user] == 0:
+                heapq.heappush(heap, (user._id, user))
+    if len(order) != len(ops):
+        stuck = sorted((op for op in ops if indegree[op] > 0), key=lambda o: o._id)
+        raise errors.InvalidArgumentError(None, None, "Graph contains a cycle through ops: " +
+                                          ", ".join(o.name for o in stuck[:10]))
+    return order
+
+
+def _aliases_variable(tensor: Tensor) -> bool:
+    """Whether the array behind `tensor` may be a variable's storage (fetching it must then copy)."""
+    seen = 0
+    while seen < 64:
+        opdef = tensor.op.opdef
+        if getattr(opdef, "is_variable", False):
+            return True
+        if not opdef.may_alias_input or not tensor.op.inputs:
+            return False
+        tensor = tensor.op.inputs[0]
+        seen += 1
+    return True
+
+
+class Plan:
+    """A compiled request. `run(feed_values)` returns the fetched values in order."""
+
+    def __init__(self, session: Any, fetches: Sequence[Tensor], targets: Sequence[Operation], feeds: Sequence[Tensor]):
+        self.session = session
+        self.fetches = list(fetches)
+        self.feeds = list(feeds)
+        fed = {t: i for i, t in enumerate(self.feeds)}
+        fetch_ops = [t.op for t in self.fetches if t not in fed] + list(targets)
+        parent, ops = _needed_ops(fetch_ops, fed)
+        self._check_placeholders(ops, parent)
+        self.order = _topological_order(ops, fed)
+        self._fed = fed
+        self.filename = f"<graphflow plan {next(_plan_ids)}>"
+        self._line_maps: Dict[str, Tuple[Dict[int, Operation], Dict[int, List[str]]]] = {}
+        self._fn = self._compile(traced=False)
+        self._traced_fn: Optional[Callable[..., Any]] = None
+
+    # --- compile --------------------------------------------------------------------------------------------------
+    def _check_placeholders(self, ops: List[Operation], parent: Dict[Operation, Optional[Operation]]) -> None:
+        for op in ops:
+            if op.type == "Placeholder":
+                chain, node = [], op
+                while parent.get(node) is not None:
+                    node = parent[node]
+                    chain.append(node.name)
+                needed_by = f" (needed by '{chain[-1]}' via {' -> '.join(chain)})" if chain else ""
+                raise errors.InvalidArgumentError(
+                    None, op, f"You must feed a value for placeholder tensor '{op.name}' with dtype "
+                              f"{op.outputs[0].dtype.name} and shape {op.outputs[0].shape}{needed_by}")
+
+    def _device_for(self, op: Operation) -> Device:
+        return self.session._place(op)
+
+    def _compile(self, traced: bool) -> Callable[..., Any]:
+        session = self.session
+        host = session._host_device
+        namespace: Dict[str, Any] = {"__builtins__": __builtins__}
+        constants: Dict[str, Any] = {}
+        slot_of: Dict[Tensor, str] = {}
+        slot_device: Dict[str, Device] = {}
+        counter = itertools.count()
+        lines: List[Tuple[str, List[str], List[str], Optional[Operation]]] = []  # (code, reads, writes, op)
+        transfers: Dict[Tuple[str, str], str] = {}
+        contexts: Dict[str, KernelContext] = {}
+
+        def new_slot(device: Device) -> str:
+            name = f"s{next(counter)}"
+            slot_device[name] = device
+            return name
+
+        def on_device(slot: str, device: Device) -> str:
+            """The slot holding `slot`'s value on `device`, emitting one transfer per (value, device)."""
+            src = slot_device[slot]
+            if src is device:
+                return slot
+            key = (slot, device.name)
+            if key not in transfers:
+                if slot in constants:
+                    name = f"c{next(counter)}"
+                    namespace[name] = constants[name] = device.put(src.get(constants[slot]))
+                    slot_device[name] = device
+                else:
+                    name = new_slot(device)
+                    put, get = f"put{next(counter)}", f"get{next(counter)}"
+                    namespace[put], namespace[get] = device.put, src.get
+                    lines.append((f"{name} = {put}({get}({slot}))", [slot], [name], None))
+                transfers[key] = name
+            return transfers[key]
+
+        args = []
+        for i, t in enumerate(self.feeds):
+            name = f"f{i}"
+            args.append(name)
+            slot_of[t] = name
+            slot_device[name] = host
+
+        for op in self.order:
+            opdef = op.opdef
+            if op.type == "NoOp":
+                continue
+            device = self._device_for(op)
+            ctx = contexts.get(device.name)
+            if ctx is None:
+                ctx = contexts[device.name] = KernelContext(session, device)
+            ref_inputs = getattr(opdef, "ref_inputs", ())
+            reads = [on_device(slot_of[t], device) for i, t in enumerate(op.inputs) if i not in ref_inputs]
+            outputs = [t for t in op.outputs if t not in self._fed]
+            if getattr(opdef, "is_identity", False) and len(reads) == 1:
+                for t in op.outputs:
+                    slot_of.setdefault(t, reads[0])
+                continue
+            kernel = opdef.make_kernel(op, ctx)
+            if getattr(opdef, "is_constant", False) or (
+                    not opdef.stateful and reads and all(r in constants for r in reads) and op.outputs):
+                folded = self._fold(kernel, [constants[r] for r in reads], op)
+                if folded is not None:
+                    for t, value in zip(op.outputs, folded):
+                        name = f"c{next(counter)}"
+                        namespace[name] = constants[name] = value
+                        slot_device[name] = device
+                        slot_of.setdefault(t, name)
+                    continue
+            kname = f"k{next(counter)}"
+            namespace[kname] = kernel
+            writes = []
+            for t in op.outputs:
+                name = new_slot(device)
+                writes.append(name)
+                slot_of.setdefault(t, name)
+            call = f"{kname}({', '.join(reads)})"
+            if not op.outputs:
+                code = call
+            elif len(op.outputs) == 1:
+                code = f"{writes[0]} = {call}"
+            else:
+                code = f"{', '.join(writes)}, = {call}"
+            lines.append((code, reads, writes, op))
+
+        results = []
+        for t in self.fetches:
+            slot = slot_of[t]
+            src = slot_device[slot]
+            if src is not host:
+                get = f"get{next(counter)}"
+                namespace[get] = src.get
+                slot = f"{get}({slot})"
+            if t not in self._fed and _aliases_variable(t):
+                namespace["_copy"] = np.copy
+                slot = f"_copy({slot})"
+            results.append(slot)
+        return self._emit(lines, args, results, namespace, constants, traced)
+
+    @staticmethod
+    def _fold(kernel: Callable[..., Any], values: List[Any], op: Operation) -> Optional[List[Any]]:
+        try:
+            out = kernel(*values)
+        except Exception:  # leave it to run time, where the error is reported against the op with its inputs
+            return None
+        outs = list(out) if len(op.outputs) > 1 else [out]
+        if any(np.size(v) > _FOLD_LIMIT for v in outs):
+            return None
+        return outs
+
+    def _emit(self, lines, args, results, namespace, constants, traced: bool) -> Callable[..., Any]:
+        last_use: Dict[str, int] = {}
+        for index, (_, reads, writes, _) in enumerate(lines):
+            for name in reads:
+                last_use[name] = index
+            for name in writes:
+                last_use.setdefault(name, index)
+        returned = {r.split("(")[-1].rstrip(")") for r in results}
+        body = []
+        line_ops: Dict[int, Operation] = {}
+        line_inputs: Dict[int, List[str]] = {}
+        if traced:
+            namespace["_now"] = time.perf_counter_ns
+            namespace["_record"] = self._record_step
+        for index, (code, reads, writes, op) in enumerate(lines):
+            if traced and op is not None:
+                body.append("_t = _now()")
+            line_ops[len(body) + 2] = op
+            line_inputs[len(body) + 2] = reads
+            body.append(code)
+            if traced and op is not None:
+                body.append(f"_record({index}, _t, _now(), ({', '.join(writes)}{',' if writes else ''}))")
+            dead = sorted({n for n in set(reads) | set(writes)
+                           if last_use.get(n) == index and n not in returned and n not in constants})
+            if dead:
+                body.append(f"del {', '.join(dead)}")
+        body.append(f"return ({', '.join(results)}{',' if len(results) == 1 else ''})")
+        source = f"def plan({', '.join(args)}):\n" + "\n".join("    " + line for line in body) + "\n"
+        filename = self.filename + (" traced" if traced else "")
+        self._line_maps[filename] = (line_ops, line_inputs)
+        if traced:
+            self._trace_ops = [op for _, _, _, op in lines]
+        else:
+            self.source = source
+        exec(compile(source, filename, "exec"), namespace)
+        return namespace["plan"]
+
+    # --- run ------------------------------------------------------------------------------------------------------
+    def run(self, feed_values: Sequence[Any], trace: Optional[list] = None) -> Tuple[Any, ...]:
+        """Executes the plan. With `trace` (a list), appends (op, start_ns, end_ns, outputs) per step."""
+        try:
+            if trace is None:
+                return self._fn(*feed_values)
+            if self._traced_fn is None:
+                self._traced_fn = self._compile(traced=True)
+            self._trace = trace
+            return self._traced_fn(*feed_values)
+        except errors.OpError:
+            raise
+        except Exception as e:
+            raise self._wrap_error(e) from e
+
+    def _record_step(self, index: int, start: int, end: int, outputs: tuple) -> None:
+        self._trace.append((self._trace_ops[index], start, end, outputs))
+
+    def _wrap_error(self, error: Exception) -> errors.OpError:
+        tb, frame_locals, op, lineno, line_inputs = error.__traceback__, {}, None, None, {}
+        while tb is not None:
+            maps = self._line_maps.get(tb.tb_frame.f_code.co_filename)
+            if maps is not None:
+                lineno, frame_locals = tb.tb_lineno, tb.tb_frame.f_locals
+                op, line_inputs = maps[0].get(lineno), maps[1]
+            tb = tb.tb_next
+        if op is None:
+            return errors.InternalError(None, None, f"{type(error).__name__}: {error}")
+        shapes = []
+        for name in line_inputs.get(lineno, []):
+            value = frame_locals.get(name)
+            shapes.append(f"{tuple(np.shape(value))} {getattr(value, 'dtype', type(value).__name__)}"
+                          if value is not None else "?")
+        message = f"{op.type} op '{op.name}' failed: {type(error).__name__}: {error}; input shapes: [{', '.join(shapes)}]"
+        if isinstance(error, MemoryError):
+            return errors.ResourceExhaustedError(None, op, message)
+        if isinstance(error, (ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError, KeyError)):
+            return errors.InvalidArgumentError(None, op, message)
+        return errors.InternalError(None, op, message)
