@@ -14,6 +14,10 @@ from .ops.core_ops import constant, group, identity, no_op, placeholder, placeho
 from .ops.math_ops import *  # noqa: F401,F403 - the public op builders, listed in each module's __all__
 from .ops.array_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
+from .ops.shape_ops import *  # noqa: F401,F403
+from .ops.random_ops import *  # noqa: F401,F403
+from .ops.variable_scope import *  # noqa: F401,F403
+from . import data, graph_util, initializers, io, layers, losses, nn, summary, train, viz  # noqa: E402
 from .gradients import NoGradient, NotDifferentiable, RegisterGradient, custom_gradient, gradients, hessians
 from .runtime.session import ConfigProto, InteractiveSession, Session, get_default_session
 from .backends import available_devices

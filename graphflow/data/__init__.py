@@ -1,0 +1,1 @@
+"""Bundled data sets, MNIST IDX reader, mini-batch iteration and Dataset."""

@@ -1,0 +1,1 @@
+"""gf.graph_util: freeze, extract and prune GraphDefs."""

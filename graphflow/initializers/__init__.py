@@ -1,0 +1,1 @@
+"""gf.initializers: variable initializers."""

@@ -1,0 +1,1 @@
+"""Serialisation: CRC32C, TFRecord framing, GraphDefs, checkpoints."""

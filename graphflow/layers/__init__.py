@@ -1,0 +1,1 @@
+"""gf.layers: dense, conv2d, pooling, flatten, dropout, batch_normalization."""

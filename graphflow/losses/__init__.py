@@ -1,0 +1,1 @@
+"""gf.losses: standard losses collected in the LOSSES collection."""

@@ -1,0 +1,1 @@
+"""gf.nn: activations, losses, normalisation, convolution and pooling."""

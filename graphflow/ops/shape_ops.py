@@ -1,0 +1,3 @@
+"""Array ops that slice, join, split, gather, pad and tile tensors."""
+
+__all__: list = []

@@ -1,0 +1,1 @@
+"""Execution: Plans compiled from graphs, the Session that caches and runs them."""

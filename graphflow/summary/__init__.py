@@ -1,0 +1,1 @@
+"""gf.summary: summary ops and FileWriter for TensorBoard event files."""

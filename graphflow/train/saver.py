@@ -1,0 +1,3 @@
+"""Saver: checkpoints of variables, written atomically with checksums."""
+
+__all__: list = []

@@ -1,0 +1,1 @@
+"""Views of a graph: graphviz pictures and networkx graphs."""
