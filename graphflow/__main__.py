@@ -1,0 +1,6 @@
+"""`python -m graphflow …` runs the graphflow command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
