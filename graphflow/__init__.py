@@ -15,6 +15,7 @@ from .ops.math_ops import *  # noqa: F401,F403 - the public op builders, listed 
 from .ops.array_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.shape_ops import *  # noqa: F401,F403
+from .ops.indexing_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from . import data, graph_util, initializers, io, layers, losses, nn, summary, train, viz  # noqa: E402

@@ -23,7 +23,7 @@ def _shape_value(tensor: Tensor) -> Optional[List[int]]:
         # a Shape op of a statically known shape is known too
         if tensor.op.type == "Shape" and tensor.op.inputs[0].shape.is_fully_defined():
             return tensor.op.inputs[0].shape.as_list()
-        if tensor.op.type == "Pack":
+        if tensor.op.type == "Pack" and all(t.shape.rank == 0 for t in tensor.op.inputs):
             parts = [const_value(t) for t in tensor.op.inputs]
             return [None if p is None else int(p) for p in parts]
         return None
@@ -163,7 +163,7 @@ class Transpose(OpDef):
         p = _shape_value(perm)
         if p is None or x.shape.rank is None:
             return [(x.dtype, TensorShape(None if x.shape.rank is None else [None] * x.shape.rank))]
-        if sorted(p) != list(range(x.shape.rank)):
+        if sorted(p) != list(builtins_range(x.shape.rank)):
             raise ValueError(f"Transpose: perm {p} is not a permutation of the {x.shape.rank} dims of {x.shape}")
         dims = x.shape.as_list()
         return [(x.dtype, TensorShape([dims[i] for i in p]))]

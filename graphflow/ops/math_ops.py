@@ -282,7 +282,7 @@ class Pow(BinaryOp):
 
 
 def where_(c, a, b):
-    from .array_ops import where
+    from .shape_ops import where
     return where(c, a, b)
 
 
@@ -313,10 +313,11 @@ class AddN(OpDef):
         return [(first.dtype, shape)]
 
     def make_kernel(self, op, ctx):
-        add = ctx.xp.add
+        add, asarray = ctx.xp.add, ctx.xp.asarray
 
         def add_n(first, *rest):
-            total = add(first, rest[0]) if rest else first.copy()
+            # numpy returns a scalar, not an array, for 0-d operands; accumulating in place needs an array
+            total = asarray(add(first, rest[0])) if rest else first.copy()
             for r in rest[1:]:
                 add(total, r, out=total)  # total is our own fresh array: accumulate in place
             return total
@@ -324,6 +325,25 @@ class AddN(OpDef):
 
     def grad(self, op, dy):
         return [dy] * len(op.inputs)
+
+
+@register_op
+class IdentityN(OpDef):
+    """Returns its N inputs unchanged, as N outputs (custom_gradient hangs its gradient on one)."""
+
+    op_type = "IdentityN"
+    attrs = {"T": None}
+    may_alias_input = True
+
+    def infer(self, op):
+        return [(t.dtype, t.shape) for t in op.inputs]
+
+    def make_kernel(self, op, ctx):
+        # a Plan stores a single-output op's result as is, a multi-output op's as a tuple
+        return (lambda x: x) if len(op.inputs) == 1 else (lambda *arrays: arrays)
+
+    def grad(self, op, *dys):
+        return list(dys)
 
 
 @register_op
