@@ -66,6 +66,25 @@ class Variable:
         for key in collections:
             graph.add_to_collection(key, self)
 
+    @classmethod
+    def _from_existing(cls, variable_op: Operation, initializer_op: Operation, snapshot: Tensor,
+                       initial_value: Optional[Tensor] = None, trainable: bool = True) -> "Variable":
+        """A Variable wrapping ops already in a graph (an imported meta graph); adds it to no collection."""
+        if not getattr(variable_op.opdef, "is_variable", False):
+            raise ValueError(f"{variable_op.name} is a {variable_op.type} op, not a variable")
+        self = cls.__new__(cls)
+        self._variable_op = variable_op
+        self._variable = variable_op.outputs[0]
+        self._initializer_op = initializer_op
+        self._snapshot = snapshot
+        if initial_value is None and len(initializer_op.inputs) > 1:
+            initial_value = initializer_op.inputs[1]
+        self._initial_value = initial_value
+        self._trainable = trainable
+        self._graph = variable_op.graph
+        self._save_slice_info = None
+        return self
+
     # --- identity -------------------------------------------------------------------------------------------------
     @property
     def name(self) -> str:
