@@ -18,10 +18,22 @@ from .ops.shape_ops import *  # noqa: F401,F403
 from .ops.indexing_ops import *  # noqa: F401,F403
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
+from .ops.init_ops import *  # noqa: F401,F403
 from . import data, graph_util, initializers, io, layers, losses, nn, summary, train, viz  # noqa: E402
 from .gradients import NoGradient, NotDifferentiable, RegisterGradient, custom_gradient, gradients, hessians
 from .runtime.session import ConfigProto, InteractiveSession, Session, get_default_session
 from .backends import available_devices
+from .train.clip_ops import clip_by_average_norm, clip_by_global_norm, clip_by_norm, global_norm
+from .proto.config_pb2 import RunMetadata, RunOptions
+from .summary import Event, HistogramProto, SessionLog, Summary
+from .runtime import timeline
+from .io.importer import import_graph_def
+from .io.tensor_proto import make_ndarray, make_tensor_proto
+from .proto.attr_value_pb2 import AttrValue
+from .proto.graph_pb2 import GraphDef
+from .proto.meta_graph_pb2 import MetaGraphDef
+from .proto.node_def_pb2 import NodeDef
+from .proto.tensor_pb2 import TensorProto
 
 __version__ = "0.1.0"
 
