@@ -16,16 +16,20 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _load_graph_def(path: str):
-    from .io.graph_def import read_graph_def
-    return read_graph_def(path)
+    """A GraphDef from a .pb/.pbtxt GraphDef file, or the graph inside a .meta MetaGraphDef file."""
+    from .io.graph_def import read_message
+    from .proto import graph_pb2, meta_graph_pb2
+    if path.endswith(".meta"):
+        return read_message(path, meta_graph_pb2.MetaGraphDef).graph_def
+    return read_message(path, graph_pb2.GraphDef)
 
 
 def _inspect(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io.graph_def import attr_to_python
     graph_def = _load_graph_def(args.file)
     nodes = list(graph_def.node)
+    shapes = _inferred_shapes(graph_def)
     by_type = collections.Counter(n.op for n in nodes)
     consumed = {i.lstrip("^").split(":")[0] for n in nodes for i in n.input}
     print(f"{args.file}: {len(nodes)} nodes, producer {graph_def.versions.producer}")
@@ -34,34 +38,41 @@ def _inspect(args: argparse.Namespace) -> int:
         print(f"  {op_type:32} {count}")
     params = 0
     for n in nodes:
-        if n.op in ("VariableV2", "Variable", "VarHandleOp"):
-            shape = attr_to_python(n.attr["shape"]) if "shape" in n.attr else None
-            params += int(np.prod([d for d in (shape or []) if d is not None])) if shape else 0
-        elif n.op == "Const" and "value" in n.attr:
-            params += int(np.prod([d.size for d in n.attr["value"].tensor.tensor_shape.dim]))
+        if n.op in ("VariableV2", "Const") and n.name in shapes and shapes[n.name]:
+            params += int(np.prod([d or 0 for d in shapes[n.name][0]]))
     print(f"parameters (variables and constants): {params:,}")
     print("inputs (placeholders):")
     for n in nodes:
         if n.op in ("Placeholder", "PlaceholderWithDefault"):
-            print(f"  {n.name}: {_shape_text(n)}")
+            print(f"  {n.name}: {_shape_text(shapes.get(n.name))}")
     print("outputs (nodes nothing consumes):")
     for n in nodes:
-        if n.name not in consumed and n.op not in ("NoOp", "Assign", "SaveV2", "RestoreV2"):
-            print(f"  {n.name} ({n.op}): {_shape_text(n)}")
+        if n.name not in consumed and n.op not in ("NoOp", "Assign"):
+            print(f"  {n.name} ({n.op}): {_shape_text(shapes.get(n.name))}")
     return 0
 
 
-def _shape_text(node) -> str:
-    from .io.graph_def import attr_to_python
-    for key in ("_output_shapes", "shape"):
-        if key in node.attr:
-            value = attr_to_python(node.attr[key])
-            if key == "_output_shapes":
-                value = value[0] if value else None
-            if value is None:
-                return "unknown shape"
-            return "(" + ", ".join("?" if d is None else str(d) for d in value) + ")"
-    return "shape not recorded"
+def _inferred_shapes(graph_def) -> dict:
+    """Static output shapes per node name, inferred by importing the GraphDef into a scratch graph."""
+    from .framework.graph import Graph
+    from .io.importer import import_graph_def
+    graph = Graph()
+    try:
+        with graph.as_default():
+            import_graph_def(graph_def, name="")
+    except (ValueError, TypeError, KeyError) as e:
+        print(f"(shapes unavailable: {e})")
+        return {}
+    return {op.name: [t.shape.dims for t in op.outputs] for op in graph.get_operations()}
+
+
+def _shape_text(shapes) -> str:
+    if not shapes:
+        return "no outputs" if shapes == [] else "shape unknown"
+    dims = shapes[0]
+    if dims is None:
+        return "unknown rank"
+    return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
 
 
 def _dot(args: argparse.Namespace) -> int:
@@ -69,12 +80,11 @@ def _dot(args: argparse.Namespace) -> int:
 
     from .viz import dot as viz_dot
     graph_def = _load_graph_def(args.file)
-    base, ext = os.path.splitext(args.output)
-    fmt = ext.lstrip(".") or "svg"
+    fmt = os.path.splitext(args.output)[1].lstrip(".")
     if fmt not in ("svg", "png", "pdf"):
         print(f"graphflow dot: unsupported output format {fmt!r} (use .svg, .png or .pdf)", file=sys.stderr)
         return 2
-    path = viz_dot.render(graph_def, base, format=fmt, collapse_gradients=args.collapse_gradients)
+    path = viz_dot.render(graph_def, args.output, format=fmt, collapse_gradients=args.collapse_gradients)
     print(path)
     return 0
 
@@ -101,9 +111,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     dot.add_argument("--collapse-gradients", action="store_true")
     dot.set_defaults(func=_dot)
     args = parser.parse_args(argv)
+    from .framework.errors import OpError
     try:
         return args.func(args)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, OpError) as e:
         print(f"graphflow {args.command}: {e}", file=sys.stderr)
         return 1
 

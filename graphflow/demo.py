@@ -122,7 +122,7 @@ def run_demo(epochs: int = 15, batch_size: int = 32, optimizer: str = "adam", le
 
     writer = gf.summary.FileWriter(os.path.join(out_dir, "logs"), graph=graph)
     gf.train.write_graph(graph, out_dir, "graph.pbtxt", as_text=True)
-    gf.viz.render(graph, os.path.join(out_dir, "graph"), format="svg")
+    gf.viz.render(graph, os.path.join(out_dir, "graph.svg"), format="svg")
     steps_per_epoch = -(-len(train.images) // batch_size)
     bar = _Progress(epochs * steps_per_epoch, progress)
     history = []
