@@ -1,12 +1,10 @@
 """Symbolic reverse-mode differentiation: `gradients` appends ordinary gradient ops to the graph."""
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
 from .framework import dtypes
 from .framework.convert import convert_to_tensor
-from .framework.registry import OpDef
 from .framework.tensor import Operation, Tensor
 
 _CUSTOM_GRADIENTS: Dict[str, Callable[..., Any]] = {}
@@ -119,7 +117,8 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
             for t in op.inputs:
                 if t.op in between:
                     pending[t.op] += 1
-        ready = [op for op in between if pending[op] == 0]
+        # sorted so gradient ops are built (and named) in the same order on every run
+        ready = sorted((op for op in between if pending[op] == 0), key=lambda op: op._id)
         x_set = set(xs)
         while ready:
             op = ready.pop()
@@ -218,6 +217,8 @@ def _backprop_op(op: Operation, out_grads: List[Optional[Tensor]], grads: Dict[T
 
 def hessians(ys: Any, xs: Any, name: str = "hessians", **kwargs: Any) -> List[Tensor]:
     """The Hessian of sum(ys) with respect to each x, shaped x.shape + x.shape."""
+    import numpy as np
+
     from .ops import array_ops  # builds ordinary ops
 
     xs = _as_list(xs)
@@ -231,10 +232,13 @@ def hessians(ys: Any, xs: Any, name: str = "hessians", **kwargs: Any) -> List[Te
         n = x.shape.num_elements()
         if n is None:
             raise ValueError(f"hessians needs a fully defined shape for {x.name}, got {x.shape}")
-        flat = array_ops.reshape(g, [-1])
         rows = []
         for i in range(n):
-            row = gradients(flat[i], x, name=name, unconnected_gradients="zero")[0]
+            # row i of the Hessian is d(g · e_i)/dx: seeding with a one-hot grad_ys needs no slicing op
+            seed = np.zeros(n, dtype=g.dtype.numpy)
+            seed[i] = 1
+            row = gradients(g, x, grad_ys=seed.reshape(x.shape.as_list()), name=name,
+                            unconnected_gradients="zero")[0]
             rows.append(array_ops.reshape(row, [-1]))
         result.append(array_ops.reshape(array_ops.stack(rows), x.shape.as_list() + x.shape.as_list()))
     return result
@@ -245,8 +249,6 @@ def custom_gradient(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     The forward value is computed by the ops `fn` builds; gradients use `grad_fn` instead of differentiating them.
     """
-    from .ops import array_ops
-
     def wrapped(*args: Any) -> Any:
         xs = [convert_to_tensor(a) for a in args]
         graph = xs[0].graph
