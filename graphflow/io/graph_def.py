@@ -162,9 +162,13 @@ def node_def_of(op: Any, add_shapes: bool = False) -> node_def_pb2.NodeDef:
     for key, value in op.attrs.items():
         if key == "_output_shapes":
             continue  # always recomputed from the static shapes, never copied stale
+        if key == "T" and value is None and op.inputs:
+            value = op.inputs[0].dtype  # TF requires the element type attr that our kernels do not need
         try:
             encoded = attr_value_of(key, value)
         except TypeError as e:
+            if key.startswith("_"):
+                continue  # a run-time binding (e.g. a Dataset behind an iterator op), not part of the graph's wire form
             raise TypeError(f"{e} (op {op.name!r}, type {op.type})") from None
         if encoded is not None:
             node.attr[key].CopyFrom(encoded)

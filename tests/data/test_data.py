@@ -105,3 +105,14 @@ def test_initializable_iterator_restarts():
                 sess.run(nxt)
             sess.run(it.initializer)
             assert sess.run(nxt) == 0
+
+
+def test_graph_with_an_iterator_serialises():
+    g = gf.Graph()
+    with g.as_default():
+        x = Dataset.from_tensor_slices(np.arange(3.0)).make_one_shot_iterator().get_next()
+        gf.identity(x * 2.0, name="out")
+    graph_def = g.as_graph_def()
+    node = next(n for n in graph_def.node if n.op == "IteratorGetNext")
+    assert "_dataset" not in node.attr  # a run-time binding, not part of the wire form
+    assert [n.name for n in graph_def.node][-1] == "out"

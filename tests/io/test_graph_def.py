@@ -164,7 +164,7 @@ def test_node_def_inputs_devices_and_attrs():
     assert node.name == "out" and node.op == "Add"
     assert list(node.input) == ["PosNeg", "PosNeg:1", "^layer/MatMul"]  # data inputs first, ':0' left implicit
     assert node.device == "/device:CPU:0"
-    assert "T" not in node.attr  # None-valued attrs are omitted
+    assert node.attr["T"].type == gf.float32.as_datatype_enum  # filled from the input dtype, as TF requires
     matmul = graph.get_operation_by_name("layer/MatMul").node_def
     assert matmul.attr["transpose_a"].b is False and "transpose_a" in matmul.attr
     placeholder = graph.get_operation_by_name("x").node_def
