@@ -5,7 +5,7 @@ CRC32C of the length, payload, masked CRC32C of the payload — see graphflow/io
 
     record 0        header:  b"graphflow.checkpoint\\0" + uint32 little-endian format version (1)
     record 2i+1     the i-th tensor's name, UTF-8
-    record 2i+2     the i-th tensor's value, a serialized tensorflow.TensorProto (numeric dtypes in
+    record 2i+2     the i-th tensor's value, a serialized TensorProto (TF numbering) (numeric dtypes in
                     `tensor_content`, little-endian row-major; strings in `string_val`)
     last record     trailer: b"graphflow.checkpoint.end\\0" + uint64 little-endian number of tensors
 
@@ -22,13 +22,13 @@ from typing import Dict, Mapping
 
 import numpy as np
 
-from graphflow.framework import dtypes
 from graphflow.framework.errors import DataLossError, NotFoundError
+from graphflow.io.tensor_proto import ndarray_to_tensor_proto, tensor_proto_to_ndarray
 from graphflow.io.tfrecord import TFRecordWriter, tf_record_iterator
 from graphflow.proto import tensor_pb2
 
 __all__ = ["CHECKPOINT_SUFFIX", "FORMAT_VERSION", "write_checkpoint", "read_checkpoint", "data_path",
-           "ndarray_to_tensor_proto", "tensor_proto_to_ndarray", "atomic_write_bytes"]
+           "atomic_write_bytes"]
 
 CHECKPOINT_SUFFIX = ".gfckpt"
 FORMAT_VERSION = 1
@@ -40,51 +40,9 @@ _COUNT = struct.Struct("<Q")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-# TensorProto's typed repeated fields, for protos written by other tools without tensor_content.
-_VALUE_FIELDS = {
-    "float32": "float_val", "float64": "double_val", "int32": "int_val", "int16": "int_val", "int8": "int_val",
-    "uint8": "int_val", "uint16": "int_val", "int64": "int64_val", "bool": "bool_val", "float16": "half_val",
-}
-
-
 def data_path(prefix: str) -> str:
     """The file holding the checkpoint called `prefix` (what Saver.save returns)."""
     return os.fspath(prefix) + CHECKPOINT_SUFFIX
-
-
-def ndarray_to_tensor_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
-    """Encodes an array (numeric, bool or string) as a TensorProto with its dtype and shape."""
-    array = np.asarray(array)
-    dtype = dtypes.as_dtype(array.dtype)
-    proto = tensor_pb2.TensorProto(dtype=dtype.as_datatype_enum)
-    for size in array.shape:
-        proto.tensor_shape.dim.add(size=int(size))
-    if dtype == dtypes.string:
-        proto.string_val.extend(v if isinstance(v, bytes) else str(v).encode("utf-8") for v in array.reshape(-1))
-    else:
-        proto.tensor_content = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
-    return proto
-
-
-def tensor_proto_to_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:
-    """Decodes a TensorProto (tensor_content or typed value fields) into a numpy array."""
-    dtype = dtypes.as_dtype(proto.dtype)
-    shape = tuple(d.size for d in proto.tensor_shape.dim)
-    count = int(np.prod(shape, dtype=np.int64))
-    if dtype == dtypes.string:
-        values = np.empty(len(proto.string_val), dtype=object)
-        values[:] = list(proto.string_val)
-    elif proto.tensor_content:
-        values = np.frombuffer(proto.tensor_content, dtype=dtype.numpy.newbyteorder("<")).astype(dtype.numpy)
-    else:
-        raw = getattr(proto, _VALUE_FIELDS[dtype.name])
-        values = (np.array(raw, dtype=np.uint16).view(np.float16) if dtype == dtypes.float16
-                  else np.array(raw, dtype=dtype.numpy))
-        if values.size == 1 and count > 1:  # TF stores a splat as one value
-            values = np.full(count, values[0], dtype=dtype.numpy)
-    if values.size != count:
-        raise ValueError(f"TensorProto holds {values.size} values, its shape {list(shape)} needs {count}")
-    return values.reshape(shape)
 
 
 def atomic_write_bytes(path: str, write) -> None:
@@ -137,7 +95,8 @@ def write_checkpoint(path: str, tensors: Mapping[str, np.ndarray]) -> None:
         writer.write(_MAGIC + _VERSION.pack(FORMAT_VERSION))
         for name, value in tensors.items():
             writer.write(name.encode("utf-8"))
-            writer.write(ndarray_to_tensor_proto(value).SerializeToString())
+            # inline_limit=0: every numeric value goes in tensor_content, as the format above promises
+            writer.write(ndarray_to_tensor_proto(np.asarray(value), inline_limit=0).SerializeToString())
         writer.write(_TRAILER_MAGIC + _COUNT.pack(len(tensors)))
         writer.close()
 
@@ -176,7 +135,8 @@ def read_checkpoint(path: str) -> Dict[str, np.ndarray]:
     for i in range(count):
         try:
             name = body[2 * i].decode("utf-8")
-            tensors[name] = tensor_proto_to_ndarray(tensor_pb2.TensorProto.FromString(body[2 * i + 1]))
+            proto = tensor_pb2.TensorProto.FromString(body[2 * i + 1])
+            tensors[name] = tensor_proto_to_ndarray(proto, strings_as_bytes=True)
         except Exception as e:  # a record with a valid CRC that still does not decode: written by something else
             raise DataLossError(None, None, f"Checkpoint {path!r}: tensor record {i} does not decode: {e}") from None
     return tensors

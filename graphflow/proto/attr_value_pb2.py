@@ -27,7 +27,7 @@ from graphflow.proto import tensor_shape_pb2 as graphflow_dot_proto_dot_tensor__
 from graphflow.proto import types_pb2 as graphflow_dot_proto_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n graphflow/proto/attr_value.proto\x12\ntensorflow\x1a\x1cgraphflow/proto/tensor.proto\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\x96\x04\n\tAttrValue\x12\x0b\n\x01s\x18\x02 \x01(\x0cH\x00\x12\x0b\n\x01i\x18\x03 \x01(\x03H\x00\x12\x0b\n\x01\x66\x18\x04 \x01(\x02H\x00\x12\x0b\n\x01\x62\x18\x05 \x01(\x08H\x00\x12$\n\x04type\x18\x06 \x01(\x0e\x32\x14.tensorflow.DataTypeH\x00\x12-\n\x05shape\x18\x07 \x01(\x0b\x32\x1c.tensorflow.TensorShapeProtoH\x00\x12)\n\x06tensor\x18\x08 \x01(\x0b\x32\x17.tensorflow.TensorProtoH\x00\x12/\n\x04list\x18\x01 \x01(\x0b\x32\x1f.tensorflow.AttrValue.ListValueH\x00\x12(\n\x04\x66unc\x18\n \x01(\x0b\x32\x18.tensorflow.NameAttrListH\x00\x12\x15\n\x0bplaceholder\x18\t \x01(\tH\x00\x1a\xd9\x01\n\tListValue\x12\t\n\x01s\x18\x02 \x03(\x0c\x12\t\n\x01i\x18\x03 \x03(\x03\x12\t\n\x01\x66\x18\x04 \x03(\x02\x12\t\n\x01\x62\x18\x05 \x03(\x08\x12\"\n\x04type\x18\x06 \x03(\x0e\x32\x14.tensorflow.DataType\x12+\n\x05shape\x18\x07 \x03(\x0b\x32\x1c.tensorflow.TensorShapeProto\x12\'\n\x06tensor\x18\x08 \x03(\x0b\x32\x17.tensorflow.TensorProto\x12&\n\x04\x66unc\x18\t \x03(\x0b\x32\x18.tensorflow.NameAttrListB\x07\n\x05value\"\x92\x01\n\x0cNameAttrList\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x04\x61ttr\x18\x02 \x03(\x0b\x32\".tensorflow.NameAttrList.AttrEntry\x1a\x42\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.tensorflow.AttrValue:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n graphflow/proto/attr_value.proto\x12\tgraphflow\x1a\x1cgraphflow/proto/tensor.proto\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\x8d\x04\n\tAttrValue\x12\x0b\n\x01s\x18\x02 \x01(\x0cH\x00\x12\x0b\n\x01i\x18\x03 \x01(\x03H\x00\x12\x0b\n\x01\x66\x18\x04 \x01(\x02H\x00\x12\x0b\n\x01\x62\x18\x05 \x01(\x08H\x00\x12#\n\x04type\x18\x06 \x01(\x0e\x32\x13.graphflow.DataTypeH\x00\x12,\n\x05shape\x18\x07 \x01(\x0b\x32\x1b.graphflow.TensorShapeProtoH\x00\x12(\n\x06tensor\x18\x08 \x01(\x0b\x32\x16.graphflow.TensorProtoH\x00\x12.\n\x04list\x18\x01 \x01(\x0b\x32\x1e.graphflow.AttrValue.ListValueH\x00\x12\'\n\x04\x66unc\x18\n \x01(\x0b\x32\x17.graphflow.NameAttrListH\x00\x12\x15\n\x0bplaceholder\x18\t \x01(\tH\x00\x1a\xd5\x01\n\tListValue\x12\t\n\x01s\x18\x02 \x03(\x0c\x12\t\n\x01i\x18\x03 \x03(\x03\x12\t\n\x01\x66\x18\x04 \x03(\x02\x12\t\n\x01\x62\x18\x05 \x03(\x08\x12!\n\x04type\x18\x06 \x03(\x0e\x32\x13.graphflow.DataType\x12*\n\x05shape\x18\x07 \x03(\x0b\x32\x1b.graphflow.TensorShapeProto\x12&\n\x06tensor\x18\x08 \x03(\x0b\x32\x16.graphflow.TensorProto\x12%\n\x04\x66unc\x18\t \x03(\x0b\x32\x17.graphflow.NameAttrListB\x07\n\x05value\"\x90\x01\n\x0cNameAttrList\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x04\x61ttr\x18\x02 \x03(\x0b\x32!.graphflow.NameAttrList.AttrEntry\x1a\x41\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.graphflow.AttrValue:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,12 +36,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_NAMEATTRLIST_ATTRENTRY']._loaded_options = None
   _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_options = b'8\001'
-  _globals['_ATTRVALUE']._serialized_start=144
-  _globals['_ATTRVALUE']._serialized_end=678
-  _globals['_ATTRVALUE_LISTVALUE']._serialized_start=452
-  _globals['_ATTRVALUE_LISTVALUE']._serialized_end=669
-  _globals['_NAMEATTRLIST']._serialized_start=681
-  _globals['_NAMEATTRLIST']._serialized_end=827
-  _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_start=761
-  _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_end=827
+  _globals['_ATTRVALUE']._serialized_start=143
+  _globals['_ATTRVALUE']._serialized_end=668
+  _globals['_ATTRVALUE_LISTVALUE']._serialized_start=446
+  _globals['_ATTRVALUE_LISTVALUE']._serialized_end=659
+  _globals['_NAMEATTRLIST']._serialized_start=671
+  _globals['_NAMEATTRLIST']._serialized_end=815
+  _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_start=750
+  _globals['_NAMEATTRLIST_ATTRENTRY']._serialized_end=815
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ from graphflow.proto import graph_pb2 as graphflow_dot_proto_dot_graph__pb2
 from graphflow.proto import step_stats_pb2 as graphflow_dot_proto_dot_step__stats__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgraphflow/proto/config.proto\x12\ntensorflow\x1a\x1bgraphflow/proto/graph.proto\x1a graphflow/proto/step_stats.proto\"\x8c\x01\n\nGPUOptions\x12\'\n\x1fper_process_gpu_memory_fraction\x18\x01 \x01(\x01\x12\x14\n\x0c\x61llow_growth\x18\x04 \x01(\x08\x12\x1b\n\x13visible_device_list\x18\x05 \x01(\tJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04J\x04\x08\x06\x10\x07J\x04\x08\x07\x10\x08J\x04\x08\x08\x10\tJ\x04\x08\t\x10\n\"\x99\x03\n\x0b\x43onfigProto\x12>\n\x0c\x64\x65vice_count\x18\x01 \x03(\x0b\x32(.tensorflow.ConfigProto.DeviceCountEntry\x12$\n\x1cintra_op_parallelism_threads\x18\x02 \x01(\x05\x12$\n\x1cinter_op_parallelism_threads\x18\x05 \x01(\x05\x12\x1c\n\x14\x61llow_soft_placement\x18\x07 \x01(\x08\x12\x1c\n\x14log_device_placement\x18\x08 \x01(\x08\x12+\n\x0bgpu_options\x18\x06 \x01(\x0b\x32\x16.tensorflow.GPUOptions\x12\x1f\n\x17operation_timeout_in_ms\x18\x0b \x01(\x03\x1a\x32\n\x10\x44\x65viceCountEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05J\x04\x08\t\x10\nJ\x04\x08\n\x10\x0bJ\x04\x08\x0c\x10\rJ\x04\x08\r\x10\x0eJ\x04\x08\x0e\x10\x0fJ\x04\x08\x0f\x10\x10J\x04\x08\x10\x10\x11J\x04\x08\x11\x10\x12J\x04\x08\x12\x10\x13\"\xac\x02\n\nRunOptions\x12\x36\n\x0btrace_level\x18\x01 \x01(\x0e\x32!.tensorflow.RunOptions.TraceLevel\x12\x15\n\rtimeout_in_ms\x18\x02 \x01(\x03\x12\x1c\n\x14inter_op_thread_pool\x18\x03 \x01(\x05\x12\x1f\n\x17output_partition_graphs\x18\x05 \x01(\x08\x12*\n\"report_tensor_allocations_upon_oom\x18\x07 \x01(\x08\"R\n\nTraceLevel\x12\x0c\n\x08NO_TRACE\x10\x00\x12\x12\n\x0eSOFTWARE_TRACE\x10\x01\x12\x12\n\x0eHARDWARE_TRACE\x10\x02\x12\x0e\n\nFULL_TRACE\x10\x03J\x04\x08\x04\x10\x05J\x04\x08\x06\x10\x07J\x04\x08\x08\x10\t\"\xe5\x02\n\x0bRunMetadata\x12)\n\nstep_stats\x18\x01 \x01(\x0b\x32\x15.tensorflow.StepStats\x12.\n\x10partition_graphs\x18\x03 \x03(\x0b\x32\x14.tensorflow.GraphDef\x12?\n\x0f\x66unction_graphs\x18\x04 \x03(\x0b\x32&.tensorflow.RunMetadata.FunctionGraphs\x1a\xad\x01\n\x0e\x46unctionGraphs\x12.\n\x10partition_graphs\x18\x01 \x03(\x0b\x32\x14.tensorflow.GraphDef\x12\x34\n\x16pre_optimization_graph\x18\x02 \x01(\x0b\x32\x14.tensorflow.GraphDef\x12\x35\n\x17post_optimization_graph\x18\x03 \x01(\x0b\x32\x14.tensorflow.GraphDefJ\x04\x08\x02\x10\x03J\x04\x08\x05\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgraphflow/proto/config.proto\x12\tgraphflow\x1a\x1bgraphflow/proto/graph.proto\x1a graphflow/proto/step_stats.proto\"\x8c\x01\n\nGPUOptions\x12\'\n\x1fper_process_gpu_memory_fraction\x18\x01 \x01(\x01\x12\x14\n\x0c\x61llow_growth\x18\x04 \x01(\x08\x12\x1b\n\x13visible_device_list\x18\x05 \x01(\tJ\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04J\x04\x08\x06\x10\x07J\x04\x08\x07\x10\x08J\x04\x08\x08\x10\tJ\x04\x08\t\x10\n\"\x97\x03\n\x0b\x43onfigProto\x12=\n\x0c\x64\x65vice_count\x18\x01 \x03(\x0b\x32\'.graphflow.ConfigProto.DeviceCountEntry\x12$\n\x1cintra_op_parallelism_threads\x18\x02 \x01(\x05\x12$\n\x1cinter_op_parallelism_threads\x18\x05 \x01(\x05\x12\x1c\n\x14\x61llow_soft_placement\x18\x07 \x01(\x08\x12\x1c\n\x14log_device_placement\x18\x08 \x01(\x08\x12*\n\x0bgpu_options\x18\x06 \x01(\x0b\x32\x15.graphflow.GPUOptions\x12\x1f\n\x17operation_timeout_in_ms\x18\x0b \x01(\x03\x1a\x32\n\x10\x44\x65viceCountEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05J\x04\x08\t\x10\nJ\x04\x08\n\x10\x0bJ\x04\x08\x0c\x10\rJ\x04\x08\r\x10\x0eJ\x04\x08\x0e\x10\x0fJ\x04\x08\x0f\x10\x10J\x04\x08\x10\x10\x11J\x04\x08\x11\x10\x12J\x04\x08\x12\x10\x13\"\xab\x02\n\nRunOptions\x12\x35\n\x0btrace_level\x18\x01 \x01(\x0e\x32 .graphflow.RunOptions.TraceLevel\x12\x15\n\rtimeout_in_ms\x18\x02 \x01(\x03\x12\x1c\n\x14inter_op_thread_pool\x18\x03 \x01(\x05\x12\x1f\n\x17output_partition_graphs\x18\x05 \x01(\x08\x12*\n\"report_tensor_allocations_upon_oom\x18\x07 \x01(\x08\"R\n\nTraceLevel\x12\x0c\n\x08NO_TRACE\x10\x00\x12\x12\n\x0eSOFTWARE_TRACE\x10\x01\x12\x12\n\x0eHARDWARE_TRACE\x10\x02\x12\x0e\n\nFULL_TRACE\x10\x03J\x04\x08\x04\x10\x05J\x04\x08\x06\x10\x07J\x04\x08\x08\x10\t\"\xdf\x02\n\x0bRunMetadata\x12(\n\nstep_stats\x18\x01 \x01(\x0b\x32\x14.graphflow.StepStats\x12-\n\x10partition_graphs\x18\x03 \x03(\x0b\x32\x13.graphflow.GraphDef\x12>\n\x0f\x66unction_graphs\x18\x04 \x03(\x0b\x32%.graphflow.RunMetadata.FunctionGraphs\x1a\xaa\x01\n\x0e\x46unctionGraphs\x12-\n\x10partition_graphs\x18\x01 \x03(\x0b\x32\x13.graphflow.GraphDef\x12\x33\n\x16pre_optimization_graph\x18\x02 \x01(\x0b\x32\x13.graphflow.GraphDef\x12\x34\n\x17post_optimization_graph\x18\x03 \x01(\x0b\x32\x13.graphflow.GraphDefJ\x04\x08\x02\x10\x03J\x04\x08\x05\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,18 +35,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._loaded_options = None
   _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_options = b'8\001'
-  _globals['_GPUOPTIONS']._serialized_start=108
-  _globals['_GPUOPTIONS']._serialized_end=248
-  _globals['_CONFIGPROTO']._serialized_start=251
-  _globals['_CONFIGPROTO']._serialized_end=660
-  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_start=544
-  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_end=594
-  _globals['_RUNOPTIONS']._serialized_start=663
-  _globals['_RUNOPTIONS']._serialized_end=963
-  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_start=863
-  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_end=945
-  _globals['_RUNMETADATA']._serialized_start=966
-  _globals['_RUNMETADATA']._serialized_end=1323
-  _globals['_RUNMETADATA_FUNCTIONGRAPHS']._serialized_start=1138
-  _globals['_RUNMETADATA_FUNCTIONGRAPHS']._serialized_end=1311
+  _globals['_GPUOPTIONS']._serialized_start=107
+  _globals['_GPUOPTIONS']._serialized_end=247
+  _globals['_CONFIGPROTO']._serialized_start=250
+  _globals['_CONFIGPROTO']._serialized_end=657
+  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_start=541
+  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_end=591
+  _globals['_RUNOPTIONS']._serialized_start=660
+  _globals['_RUNOPTIONS']._serialized_end=959
+  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_start=859
+  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_end=941
+  _globals['_RUNMETADATA']._serialized_start=962
+  _globals['_RUNMETADATA']._serialized_end=1313
+  _globals['_RUNMETADATA_FUNCTIONGRAPHS']._serialized_start=1131
+  _globals['_RUNMETADATA_FUNCTIONGRAPHS']._serialized_end=1301
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,7 @@ from graphflow.proto import node_def_pb2 as graphflow_dot_proto_dot_node__def__p
 from graphflow.proto import op_def_pb2 as graphflow_dot_proto_dot_op__def__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egraphflow/proto/function.proto\x12\ntensorflow\x1a graphflow/proto/attr_value.proto\x1a\x1egraphflow/proto/node_def.proto\x1a\x1cgraphflow/proto/op_def.proto\"\xa8\x01\n\x12\x46unctionDefLibrary\x12)\n\x08\x66unction\x18\x01 \x03(\x0b\x32\x17.tensorflow.FunctionDef\x12)\n\x08gradient\x18\x02 \x03(\x0b\x32\x17.tensorflow.GradientDef\x12<\n\x14registered_gradients\x18\x03 \x03(\x0b\x32\x1e.tensorflow.RegisteredGradient\"\xc4\x06\n\x0b\x46unctionDef\x12$\n\tsignature\x18\x01 \x01(\x0b\x32\x11.tensorflow.OpDef\x12/\n\x04\x61ttr\x18\x05 \x03(\x0b\x32!.tensorflow.FunctionDef.AttrEntry\x12\x36\n\x08\x61rg_attr\x18\x07 \x03(\x0b\x32$.tensorflow.FunctionDef.ArgAttrEntry\x12P\n\x16resource_arg_unique_id\x18\x08 \x03(\x0b\x32\x30.tensorflow.FunctionDef.ResourceArgUniqueIdEntry\x12%\n\x08node_def\x18\x03 \x03(\x0b\x32\x13.tensorflow.NodeDef\x12-\n\x03ret\x18\x04 \x03(\x0b\x32 .tensorflow.FunctionDef.RetEntry\x12<\n\x0b\x63ontrol_ret\x18\x06 \x03(\x0b\x32\'.tensorflow.FunctionDef.ControlRetEntry\x1a\x42\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.tensorflow.AttrValue:\x02\x38\x01\x1a\x88\x01\n\x08\x41rgAttrs\x12\x38\n\x04\x61ttr\x18\x01 \x03(\x0b\x32*.tensorflow.FunctionDef.ArgAttrs.AttrEntry\x1a\x42\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.tensorflow.AttrValue:\x02\x38\x01\x1aP\n\x0c\x41rgAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12/\n\x05value\x18\x02 \x01(\x0b\x32 .tensorflow.FunctionDef.ArgAttrs:\x02\x38\x01\x1a:\n\x18ResourceArgUniqueIdEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\x1a*\n\x08RetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0f\x43ontrolRetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03\";\n\x0bGradientDef\x12\x15\n\rfunction_name\x18\x01 \x01(\t\x12\x15\n\rgradient_func\x18\x02 \x01(\t\"G\n\x12RegisteredGradient\x12\x15\n\rgradient_func\x18\x01 \x01(\t\x12\x1a\n\x12registered_op_type\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egraphflow/proto/function.proto\x12\tgraphflow\x1a graphflow/proto/attr_value.proto\x1a\x1egraphflow/proto/node_def.proto\x1a\x1cgraphflow/proto/op_def.proto\"\xa5\x01\n\x12\x46unctionDefLibrary\x12(\n\x08\x66unction\x18\x01 \x03(\x0b\x32\x16.graphflow.FunctionDef\x12(\n\x08gradient\x18\x02 \x03(\x0b\x32\x16.graphflow.GradientDef\x12;\n\x14registered_gradients\x18\x03 \x03(\x0b\x32\x1d.graphflow.RegisteredGradient\"\xb9\x06\n\x0b\x46unctionDef\x12#\n\tsignature\x18\x01 \x01(\x0b\x32\x10.graphflow.OpDef\x12.\n\x04\x61ttr\x18\x05 \x03(\x0b\x32 .graphflow.FunctionDef.AttrEntry\x12\x35\n\x08\x61rg_attr\x18\x07 \x03(\x0b\x32#.graphflow.FunctionDef.ArgAttrEntry\x12O\n\x16resource_arg_unique_id\x18\x08 \x03(\x0b\x32/.graphflow.FunctionDef.ResourceArgUniqueIdEntry\x12$\n\x08node_def\x18\x03 \x03(\x0b\x32\x12.graphflow.NodeDef\x12,\n\x03ret\x18\x04 \x03(\x0b\x32\x1f.graphflow.FunctionDef.RetEntry\x12;\n\x0b\x63ontrol_ret\x18\x06 \x03(\x0b\x32&.graphflow.FunctionDef.ControlRetEntry\x1a\x41\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.graphflow.AttrValue:\x02\x38\x01\x1a\x86\x01\n\x08\x41rgAttrs\x12\x37\n\x04\x61ttr\x18\x01 \x03(\x0b\x32).graphflow.FunctionDef.ArgAttrs.AttrEntry\x1a\x41\n\tAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.graphflow.AttrValue:\x02\x38\x01\x1aO\n\x0c\x41rgAttrEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12.\n\x05value\x18\x02 \x01(\x0b\x32\x1f.graphflow.FunctionDef.ArgAttrs:\x02\x38\x01\x1a:\n\x18ResourceArgUniqueIdEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\x1a*\n\x08RetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0f\x43ontrolRetEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01J\x04\x08\x02\x10\x03\";\n\x0bGradientDef\x12\x15\n\rfunction_name\x18\x01 \x01(\t\x12\x15\n\rgradient_func\x18\x02 \x01(\t\"G\n\x12RegisteredGradient\x12\x15\n\rgradient_func\x18\x01 \x01(\t\x12\x1a\n\x12registered_op_type\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,26 +46,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FUNCTIONDEF_RETENTRY']._serialized_options = b'8\001'
   _globals['_FUNCTIONDEF_CONTROLRETENTRY']._loaded_options = None
   _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_options = b'8\001'
-  _globals['_FUNCTIONDEFLIBRARY']._serialized_start=143
-  _globals['_FUNCTIONDEFLIBRARY']._serialized_end=311
-  _globals['_FUNCTIONDEF']._serialized_start=314
-  _globals['_FUNCTIONDEF']._serialized_end=1150
-  _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_start=702
-  _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_end=768
-  _globals['_FUNCTIONDEF_ARGATTRS']._serialized_start=771
-  _globals['_FUNCTIONDEF_ARGATTRS']._serialized_end=907
-  _globals['_FUNCTIONDEF_ARGATTRS_ATTRENTRY']._serialized_start=702
-  _globals['_FUNCTIONDEF_ARGATTRS_ATTRENTRY']._serialized_end=768
-  _globals['_FUNCTIONDEF_ARGATTRENTRY']._serialized_start=909
-  _globals['_FUNCTIONDEF_ARGATTRENTRY']._serialized_end=989
-  _globals['_FUNCTIONDEF_RESOURCEARGUNIQUEIDENTRY']._serialized_start=991
-  _globals['_FUNCTIONDEF_RESOURCEARGUNIQUEIDENTRY']._serialized_end=1049
-  _globals['_FUNCTIONDEF_RETENTRY']._serialized_start=1051
-  _globals['_FUNCTIONDEF_RETENTRY']._serialized_end=1093
-  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_start=1095
-  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_end=1144
-  _globals['_GRADIENTDEF']._serialized_start=1152
-  _globals['_GRADIENTDEF']._serialized_end=1211
-  _globals['_REGISTEREDGRADIENT']._serialized_start=1213
-  _globals['_REGISTEREDGRADIENT']._serialized_end=1284
+  _globals['_FUNCTIONDEFLIBRARY']._serialized_start=142
+  _globals['_FUNCTIONDEFLIBRARY']._serialized_end=307
+  _globals['_FUNCTIONDEF']._serialized_start=310
+  _globals['_FUNCTIONDEF']._serialized_end=1135
+  _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_start=691
+  _globals['_FUNCTIONDEF_ATTRENTRY']._serialized_end=756
+  _globals['_FUNCTIONDEF_ARGATTRS']._serialized_start=759
+  _globals['_FUNCTIONDEF_ARGATTRS']._serialized_end=893
+  _globals['_FUNCTIONDEF_ARGATTRS_ATTRENTRY']._serialized_start=691
+  _globals['_FUNCTIONDEF_ARGATTRS_ATTRENTRY']._serialized_end=756
+  _globals['_FUNCTIONDEF_ARGATTRENTRY']._serialized_start=895
+  _globals['_FUNCTIONDEF_ARGATTRENTRY']._serialized_end=974
+  _globals['_FUNCTIONDEF_RESOURCEARGUNIQUEIDENTRY']._serialized_start=976
+  _globals['_FUNCTIONDEF_RESOURCEARGUNIQUEIDENTRY']._serialized_end=1034
+  _globals['_FUNCTIONDEF_RETENTRY']._serialized_start=1036
+  _globals['_FUNCTIONDEF_RETENTRY']._serialized_end=1078
+  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_start=1080
+  _globals['_FUNCTIONDEF_CONTROLRETENTRY']._serialized_end=1129
+  _globals['_GRADIENTDEF']._serialized_start=1137
+  _globals['_GRADIENTDEF']._serialized_end=1196
+  _globals['_REGISTEREDGRADIENT']._serialized_start=1198
+  _globals['_REGISTEREDGRADIENT']._serialized_end=1269
 # @@protoc_insertion_point(module_scope)

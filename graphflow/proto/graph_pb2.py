@@ -27,7 +27,7 @@ from graphflow.proto import node_def_pb2 as graphflow_dot_proto_dot_node__def__p
 from graphflow.proto import versions_pb2 as graphflow_dot_proto_dot_versions__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgraphflow/proto/graph.proto\x12\ntensorflow\x1a\x1egraphflow/proto/function.proto\x1a\x1egraphflow/proto/node_def.proto\x1a\x1egraphflow/proto/versions.proto\"\xa3\x01\n\x08GraphDef\x12!\n\x04node\x18\x01 \x03(\x0b\x32\x13.tensorflow.NodeDef\x12(\n\x08versions\x18\x04 \x01(\x0b\x32\x16.tensorflow.VersionDef\x12\x13\n\x07version\x18\x03 \x01(\x05\x42\x02\x18\x01\x12/\n\x07library\x18\x02 \x01(\x0b\x32\x1e.tensorflow.FunctionDefLibraryJ\x04\x08\x05\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgraphflow/proto/graph.proto\x12\tgraphflow\x1a\x1egraphflow/proto/function.proto\x1a\x1egraphflow/proto/node_def.proto\x1a\x1egraphflow/proto/versions.proto\"\xa0\x01\n\x08GraphDef\x12 \n\x04node\x18\x01 \x03(\x0b\x32\x12.graphflow.NodeDef\x12\'\n\x08versions\x18\x04 \x01(\x0b\x32\x15.graphflow.VersionDef\x12\x13\n\x07version\x18\x03 \x01(\x05\x42\x02\x18\x01\x12.\n\x07library\x18\x02 \x01(\x0b\x32\x1d.graphflow.FunctionDefLibraryJ\x04\x08\x05\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GRAPHDEF'].fields_by_name['version']._loaded_options = None
   _globals['_GRAPHDEF'].fields_by_name['version']._serialized_options = b'\030\001'
-  _globals['_GRAPHDEF']._serialized_start=140
-  _globals['_GRAPHDEF']._serialized_end=303
+  _globals['_GRAPHDEF']._serialized_start=139
+  _globals['_GRAPHDEF']._serialized_end=299
 # @@protoc_insertion_point(module_scope)

@@ -31,7 +31,7 @@ from graphflow.proto import tensor_shape_pb2 as graphflow_dot_proto_dot_tensor__
 from graphflow.proto import types_pb2 as graphflow_dot_proto_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n graphflow/proto/meta_graph.proto\x12\ntensorflow\x1a\x19google/protobuf/any.proto\x1a\x1bgraphflow/proto/graph.proto\x1a\x1cgraphflow/proto/op_def.proto\x1a\x1bgraphflow/proto/saver.proto\x1a\x1cgraphflow/proto/tensor.proto\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\xf6\x06\n\x0cMetaGraphDef\x12;\n\rmeta_info_def\x18\x01 \x01(\x0b\x32$.tensorflow.MetaGraphDef.MetaInfoDef\x12\'\n\tgraph_def\x18\x02 \x01(\x0b\x32\x14.tensorflow.GraphDef\x12\'\n\tsaver_def\x18\x03 \x01(\x0b\x32\x14.tensorflow.SaverDef\x12\x43\n\x0e\x63ollection_def\x18\x04 \x03(\x0b\x32+.tensorflow.MetaGraphDef.CollectionDefEntry\x12\x41\n\rsignature_def\x18\x05 \x03(\x0b\x32*.tensorflow.MetaGraphDef.SignatureDefEntry\x12\x30\n\x0e\x61sset_file_def\x18\x06 \x03(\x0b\x32\x18.tensorflow.AssetFileDef\x1a\xf6\x02\n\x0bMetaInfoDef\x12\x1a\n\x12meta_graph_version\x18\x01 \x01(\t\x12,\n\x10stripped_op_list\x18\x02 \x01(\x0b\x32\x12.tensorflow.OpList\x12&\n\x08\x61ny_info\x18\x03 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x1a\n\x12tensorflow_version\x18\x05 \x01(\t\x12\x1e\n\x16tensorflow_git_version\x18\x06 \x01(\t\x12\x1e\n\x16stripped_default_attrs\x18\x07 \x01(\x08\x12S\n\x10\x66unction_aliases\x18\x08 \x03(\x0b\x32\x39.tensorflow.MetaGraphDef.MetaInfoDef.FunctionAliasesEntry\x1a\x36\n\x14\x46unctionAliasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aO\n\x12\x43ollectionDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12(\n\x05value\x18\x02 \x01(\x0b\x32\x19.tensorflow.CollectionDef:\x02\x38\x01\x1aM\n\x11SignatureDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.tensorflow.SignatureDef:\x02\x38\x01J\x04\x08\x07\x10\x08\"\xd7\x03\n\rCollectionDef\x12\x37\n\tnode_list\x18\x01 \x01(\x0b\x32\".tensorflow.CollectionDef.NodeListH\x00\x12\x39\n\nbytes_list\x18\x02 \x01(\x0b\x32#.tensorflow.CollectionDef.BytesListH\x00\x12\x39\n\nint64_list\x18\x03 \x01(\x0b\x32#.tensorflow.CollectionDef.Int64ListH\x00\x12\x39\n\nfloat_list\x18\x04 \x01(\x0b\x32#.tensorflow.CollectionDef.FloatListH\x00\x12\x35\n\x08\x61ny_list\x18\x05 \x01(\x0b\x32!.tensorflow.CollectionDef.AnyListH\x00\x1a\x19\n\x08NodeList\x12\r\n\x05value\x18\x01 \x03(\t\x1a\x1a\n\tBytesList\x12\r\n\x05value\x18\x01 \x03(\x0c\x1a\x1a\n\tInt64List\x12\r\n\x05value\x18\x01 \x03(\x03\x1a\x1a\n\tFloatList\x12\r\n\x05value\x18\x01 \x03(\x02\x1a.\n\x07\x41nyList\x12#\n\x05value\x18\x01 \x03(\x0b\x32\x14.google.protobuf.AnyB\x06\n\x04kind\"\xa6\x02\n\nTensorInfo\x12\x0e\n\x04name\x18\x01 \x01(\tH\x00\x12\x36\n\ncoo_sparse\x18\x04 \x01(\x0b\x32 .tensorflow.TensorInfo.CooSparseH\x00\x12#\n\x05\x64type\x18\x02 \x01(\x0e\x32\x14.tensorflow.DataType\x12\x32\n\x0ctensor_shape\x18\x03 \x01(\x0b\x32\x1c.tensorflow.TensorShapeProto\x1a\x65\n\tCooSparse\x12\x1a\n\x12values_tensor_name\x18\x01 \x01(\t\x12\x1b\n\x13indices_tensor_name\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65nse_shape_tensor_name\x18\x03 \x01(\tB\n\n\x08\x65ncodingJ\x04\x08\x05\x10\x06\"\xa4\x03\n\x0cSignatureDef\x12\x34\n\x06inputs\x18\x01 \x03(\x0b\x32$.tensorflow.SignatureDef.InputsEntry\x12\x36\n\x07outputs\x18\x02 \x03(\x0b\x32%.tensorflow.SignatureDef.OutputsEntry\x12\x13\n\x0bmethod_name\x18\x03 \x01(\t\x12\x38\n\x08\x64\x65\x66\x61ults\x18\x04 \x03(\x0b\x32&.tensorflow.SignatureDef.DefaultsEntry\x1a\x45\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.tensorflow.TensorInfo:\x02\x38\x01\x1a\x46\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.tensorflow.TensorInfo:\x02\x38\x01\x1aH\n\rDefaultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.tensorflow.TensorProto:\x02\x38\x01\"M\n\x0c\x41ssetFileDef\x12+\n\x0btensor_info\x18\x01 \x01(\x0b\x32\x16.tensorflow.TensorInfo\x12\x10\n\x08\x66ilename\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n graphflow/proto/meta_graph.proto\x12\tgraphflow\x1a\x19google/protobuf/any.proto\x1a\x1bgraphflow/proto/graph.proto\x1a\x1cgraphflow/proto/op_def.proto\x1a\x1bgraphflow/proto/saver.proto\x1a\x1cgraphflow/proto/tensor.proto\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\xec\x06\n\x0cMetaGraphDef\x12:\n\rmeta_info_def\x18\x01 \x01(\x0b\x32#.graphflow.MetaGraphDef.MetaInfoDef\x12&\n\tgraph_def\x18\x02 \x01(\x0b\x32\x13.graphflow.GraphDef\x12&\n\tsaver_def\x18\x03 \x01(\x0b\x32\x13.graphflow.SaverDef\x12\x42\n\x0e\x63ollection_def\x18\x04 \x03(\x0b\x32*.graphflow.MetaGraphDef.CollectionDefEntry\x12@\n\rsignature_def\x18\x05 \x03(\x0b\x32).graphflow.MetaGraphDef.SignatureDefEntry\x12/\n\x0e\x61sset_file_def\x18\x06 \x03(\x0b\x32\x17.graphflow.AssetFileDef\x1a\xf4\x02\n\x0bMetaInfoDef\x12\x1a\n\x12meta_graph_version\x18\x01 \x01(\t\x12+\n\x10stripped_op_list\x18\x02 \x01(\x0b\x32\x11.graphflow.OpList\x12&\n\x08\x61ny_info\x18\x03 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x1a\n\x12tensorflow_version\x18\x05 \x01(\t\x12\x1e\n\x16tensorflow_git_version\x18\x06 \x01(\t\x12\x1e\n\x16stripped_default_attrs\x18\x07 \x01(\x08\x12R\n\x10\x66unction_aliases\x18\x08 \x03(\x0b\x32\x38.graphflow.MetaGraphDef.MetaInfoDef.FunctionAliasesEntry\x1a\x36\n\x14\x46unctionAliasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aN\n\x12\x43ollectionDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.graphflow.CollectionDef:\x02\x38\x01\x1aL\n\x11SignatureDefEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12&\n\x05value\x18\x02 \x01(\x0b\x32\x17.graphflow.SignatureDef:\x02\x38\x01J\x04\x08\x07\x10\x08\"\xd2\x03\n\rCollectionDef\x12\x36\n\tnode_list\x18\x01 \x01(\x0b\x32!.graphflow.CollectionDef.NodeListH\x00\x12\x38\n\nbytes_list\x18\x02 \x01(\x0b\x32\".graphflow.CollectionDef.BytesListH\x00\x12\x38\n\nint64_list\x18\x03 \x01(\x0b\x32\".graphflow.CollectionDef.Int64ListH\x00\x12\x38\n\nfloat_list\x18\x04 \x01(\x0b\x32\".graphflow.CollectionDef.FloatListH\x00\x12\x34\n\x08\x61ny_list\x18\x05 \x01(\x0b\x32 .graphflow.CollectionDef.AnyListH\x00\x1a\x19\n\x08NodeList\x12\r\n\x05value\x18\x01 \x03(\t\x1a\x1a\n\tBytesList\x12\r\n\x05value\x18\x01 \x03(\x0c\x1a\x1a\n\tInt64List\x12\r\n\x05value\x18\x01 \x03(\x03\x1a\x1a\n\tFloatList\x12\r\n\x05value\x18\x01 \x03(\x02\x1a.\n\x07\x41nyList\x12#\n\x05value\x18\x01 \x03(\x0b\x32\x14.google.protobuf.AnyB\x06\n\x04kind\"\xa3\x02\n\nTensorInfo\x12\x0e\n\x04name\x18\x01 \x01(\tH\x00\x12\x35\n\ncoo_sparse\x18\x04 \x01(\x0b\x32\x1f.graphflow.TensorInfo.CooSparseH\x00\x12\"\n\x05\x64type\x18\x02 \x01(\x0e\x32\x13.graphflow.DataType\x12\x31\n\x0ctensor_shape\x18\x03 \x01(\x0b\x32\x1b.graphflow.TensorShapeProto\x1a\x65\n\tCooSparse\x12\x1a\n\x12values_tensor_name\x18\x01 \x01(\t\x12\x1b\n\x13indices_tensor_name\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65nse_shape_tensor_name\x18\x03 \x01(\tB\n\n\x08\x65ncodingJ\x04\x08\x05\x10\x06\"\x9e\x03\n\x0cSignatureDef\x12\x33\n\x06inputs\x18\x01 \x03(\x0b\x32#.graphflow.SignatureDef.InputsEntry\x12\x35\n\x07outputs\x18\x02 \x03(\x0b\x32$.graphflow.SignatureDef.OutputsEntry\x12\x13\n\x0bmethod_name\x18\x03 \x01(\t\x12\x37\n\x08\x64\x65\x66\x61ults\x18\x04 \x03(\x0b\x32%.graphflow.SignatureDef.DefaultsEntry\x1a\x44\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.graphflow.TensorInfo:\x02\x38\x01\x1a\x45\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.graphflow.TensorInfo:\x02\x38\x01\x1aG\n\rDefaultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.graphflow.TensorProto:\x02\x38\x01\"L\n\x0c\x41ssetFileDef\x12*\n\x0btensor_info\x18\x01 \x01(\x0b\x32\x15.graphflow.TensorInfo\x12\x10\n\x08\x66ilename\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,40 +50,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_options = b'8\001'
   _globals['_SIGNATUREDEF_DEFAULTSENTRY']._loaded_options = None
   _globals['_SIGNATUREDEF_DEFAULTSENTRY']._serialized_options = b'8\001'
-  _globals['_METAGRAPHDEF']._serialized_start=259
-  _globals['_METAGRAPHDEF']._serialized_end=1145
-  _globals['_METAGRAPHDEF_METAINFODEF']._serialized_start=605
-  _globals['_METAGRAPHDEF_METAINFODEF']._serialized_end=979
-  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_start=925
-  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_end=979
-  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_start=981
-  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_end=1060
-  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_start=1062
-  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_end=1139
-  _globals['_COLLECTIONDEF']._serialized_start=1148
-  _globals['_COLLECTIONDEF']._serialized_end=1619
-  _globals['_COLLECTIONDEF_NODELIST']._serialized_start=1454
-  _globals['_COLLECTIONDEF_NODELIST']._serialized_end=1479
-  _globals['_COLLECTIONDEF_BYTESLIST']._serialized_start=1481
-  _globals['_COLLECTIONDEF_BYTESLIST']._serialized_end=1507
-  _globals['_COLLECTIONDEF_INT64LIST']._serialized_start=1509
-  _globals['_COLLECTIONDEF_INT64LIST']._serialized_end=1535
-  _globals['_COLLECTIONDEF_FLOATLIST']._serialized_start=1537
-  _globals['_COLLECTIONDEF_FLOATLIST']._serialized_end=1563
-  _globals['_COLLECTIONDEF_ANYLIST']._serialized_start=1565
-  _globals['_COLLECTIONDEF_ANYLIST']._serialized_end=1611
-  _globals['_TENSORINFO']._serialized_start=1622
-  _globals['_TENSORINFO']._serialized_end=1916
-  _globals['_TENSORINFO_COOSPARSE']._serialized_start=1797
-  _globals['_TENSORINFO_COOSPARSE']._serialized_end=1898
-  _globals['_SIGNATUREDEF']._serialized_start=1919
-  _globals['_SIGNATUREDEF']._serialized_end=2339
-  _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_start=2124
-  _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_end=2193
-  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_start=2195
-  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_end=2265
-  _globals['_SIGNATUREDEF_DEFAULTSENTRY']._serialized_start=2267
-  _globals['_SIGNATUREDEF_DEFAULTSENTRY']._serialized_end=2339
-  _globals['_ASSETFILEDEF']._serialized_start=2341
-  _globals['_ASSETFILEDEF']._serialized_end=2418
+  _globals['_METAGRAPHDEF']._serialized_start=258
+  _globals['_METAGRAPHDEF']._serialized_end=1134
+  _globals['_METAGRAPHDEF_METAINFODEF']._serialized_start=598
+  _globals['_METAGRAPHDEF_METAINFODEF']._serialized_end=970
+  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_start=916
+  _globals['_METAGRAPHDEF_METAINFODEF_FUNCTIONALIASESENTRY']._serialized_end=970
+  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_start=972
+  _globals['_METAGRAPHDEF_COLLECTIONDEFENTRY']._serialized_end=1050
+  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_start=1052
+  _globals['_METAGRAPHDEF_SIGNATUREDEFENTRY']._serialized_end=1128
+  _globals['_COLLECTIONDEF']._serialized_start=1137
+  _globals['_COLLECTIONDEF']._serialized_end=1603
+  _globals['_COLLECTIONDEF_NODELIST']._serialized_start=1438
+  _globals['_COLLECTIONDEF_NODELIST']._serialized_end=1463
+  _globals['_COLLECTIONDEF_BYTESLIST']._serialized_start=1465
+  _globals['_COLLECTIONDEF_BYTESLIST']._serialized_end=1491
+  _globals['_COLLECTIONDEF_INT64LIST']._serialized_start=1493
+  _globals['_COLLECTIONDEF_INT64LIST']._serialized_end=1519
+  _globals['_COLLECTIONDEF_FLOATLIST']._serialized_start=1521
+  _globals['_COLLECTIONDEF_FLOATLIST']._serialized_end=1547
+  _globals['_COLLECTIONDEF_ANYLIST']._serialized_start=1549
+  _globals['_COLLECTIONDEF_ANYLIST']._serialized_end=1595
+  _globals['_TENSORINFO']._serialized_start=1606
+  _globals['_TENSORINFO']._serialized_end=1897
+  _globals['_TENSORINFO_COOSPARSE']._serialized_start=1778
+  _globals['_TENSORINFO_COOSPARSE']._serialized_end=1879
+  _globals['_SIGNATUREDEF']._serialized_start=1900
+  _globals['_SIGNATUREDEF']._serialized_end=2314
+  _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_start=2102
+  _globals['_SIGNATUREDEF_INPUTSENTRY']._serialized_end=2170
+  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_start=2172
+  _globals['_SIGNATUREDEF_OUTPUTSENTRY']._serialized_end=2241
+  _globals['_SIGNATUREDEF_DEFAULTSENTRY']._serialized_start=2243
+  _globals['_SIGNATUREDEF_DEFAULTSENTRY']._serialized_end=2314
+  _globals['_ASSETFILEDEF']._serialized_start=2316
+  _globals['_ASSETFILEDEF']._serialized_end=2392
 # @@protoc_insertion_point(module_scope)

@@ -27,21 +27,21 @@ from graphflow.proto import resource_handle_pb2 as graphflow_dot_proto_dot_resou
 from graphflow.proto import types_pb2 as graphflow_dot_proto_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgraphflow/proto/op_def.proto\x12\ntensorflow\x1a graphflow/proto/attr_value.proto\x1a%graphflow/proto/resource_handle.proto\x1a\x1bgraphflow/proto/types.proto\"\xc0\x06\n\x05OpDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12+\n\tinput_arg\x18\x02 \x03(\x0b\x32\x18.tensorflow.OpDef.ArgDef\x12,\n\noutput_arg\x18\x03 \x03(\x0b\x32\x18.tensorflow.OpDef.ArgDef\x12\x16\n\x0e\x63ontrol_output\x18\x14 \x03(\t\x12\'\n\x04\x61ttr\x18\x04 \x03(\x0b\x32\x19.tensorflow.OpDef.AttrDef\x12.\n\x0b\x64\x65precation\x18\x08 \x01(\x0b\x32\x19.tensorflow.OpDeprecation\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x16\n\x0eis_commutative\x18\x12 \x01(\x08\x12\x14\n\x0cis_aggregate\x18\x10 \x01(\x08\x12\x13\n\x0bis_stateful\x18\x11 \x01(\x08\x12\"\n\x1a\x61llows_uninitialized_input\x18\x13 \x01(\x08\x12$\n\x1cis_distributed_communication\x18\x15 \x01(\x08\x1a\xe9\x01\n\x06\x41rgDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\"\n\x04type\x18\x03 \x01(\x0e\x32\x14.tensorflow.DataType\x12\x11\n\ttype_attr\x18\x04 \x01(\t\x12\x13\n\x0bnumber_attr\x18\x05 \x01(\t\x12\x16\n\x0etype_list_attr\x18\x06 \x01(\t\x12\x42\n\x0bhandle_data\x18\x07 \x03(\x0b\x32-.tensorflow.ResourceHandleProto.DtypeAndShape\x12\x0e\n\x06is_ref\x18\x10 \x01(\x08J\x04\x08\x11\x10\x12\x1a\xbd\x01\n\x07\x41ttrDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12,\n\rdefault_value\x18\x03 \x01(\x0b\x32\x15.tensorflow.AttrValue\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x13\n\x0bhas_minimum\x18\x05 \x01(\x08\x12\x0f\n\x07minimum\x18\x06 \x01(\x03\x12-\n\x0e\x61llowed_values\x18\x07 \x01(\x0b\x32\x15.tensorflow.AttrValue\"5\n\rOpDeprecation\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x13\n\x0b\x65xplanation\x18\x02 \x01(\t\"\'\n\x06OpList\x12\x1d\n\x02op\x18\x01 \x03(\x0b\x32\x11.tensorflow.OpDefb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cgraphflow/proto/op_def.proto\x12\tgraphflow\x1a graphflow/proto/attr_value.proto\x1a%graphflow/proto/resource_handle.proto\x1a\x1bgraphflow/proto/types.proto\"\xb8\x06\n\x05OpDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\tinput_arg\x18\x02 \x03(\x0b\x32\x17.graphflow.OpDef.ArgDef\x12+\n\noutput_arg\x18\x03 \x03(\x0b\x32\x17.graphflow.OpDef.ArgDef\x12\x16\n\x0e\x63ontrol_output\x18\x14 \x03(\t\x12&\n\x04\x61ttr\x18\x04 \x03(\x0b\x32\x18.graphflow.OpDef.AttrDef\x12-\n\x0b\x64\x65precation\x18\x08 \x01(\x0b\x32\x18.graphflow.OpDeprecation\x12\x0f\n\x07summary\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x16\n\x0eis_commutative\x18\x12 \x01(\x08\x12\x14\n\x0cis_aggregate\x18\x10 \x01(\x08\x12\x13\n\x0bis_stateful\x18\x11 \x01(\x08\x12\"\n\x1a\x61llows_uninitialized_input\x18\x13 \x01(\x08\x12$\n\x1cis_distributed_communication\x18\x15 \x01(\x08\x1a\xe7\x01\n\x06\x41rgDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12!\n\x04type\x18\x03 \x01(\x0e\x32\x13.graphflow.DataType\x12\x11\n\ttype_attr\x18\x04 \x01(\t\x12\x13\n\x0bnumber_attr\x18\x05 \x01(\t\x12\x16\n\x0etype_list_attr\x18\x06 \x01(\t\x12\x41\n\x0bhandle_data\x18\x07 \x03(\x0b\x32,.graphflow.ResourceHandleProto.DtypeAndShape\x12\x0e\n\x06is_ref\x18\x10 \x01(\x08J\x04\x08\x11\x10\x12\x1a\xbb\x01\n\x07\x41ttrDef\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12+\n\rdefault_value\x18\x03 \x01(\x0b\x32\x14.graphflow.AttrValue\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x13\n\x0bhas_minimum\x18\x05 \x01(\x08\x12\x0f\n\x07minimum\x18\x06 \x01(\x03\x12,\n\x0e\x61llowed_values\x18\x07 \x01(\x0b\x32\x14.graphflow.AttrValue\"5\n\rOpDeprecation\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x13\n\x0b\x65xplanation\x18\x02 \x01(\t\"&\n\x06OpList\x12\x1c\n\x02op\x18\x01 \x03(\x0b\x32\x10.graphflow.OpDefb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'graphflow.proto.op_def_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OPDEF']._serialized_start=147
-  _globals['_OPDEF']._serialized_end=979
-  _globals['_OPDEF_ARGDEF']._serialized_start=554
-  _globals['_OPDEF_ARGDEF']._serialized_end=787
-  _globals['_OPDEF_ATTRDEF']._serialized_start=790
-  _globals['_OPDEF_ATTRDEF']._serialized_end=979
-  _globals['_OPDEPRECATION']._serialized_start=981
-  _globals['_OPDEPRECATION']._serialized_end=1034
-  _globals['_OPLIST']._serialized_start=1036
-  _globals['_OPLIST']._serialized_end=1075
+  _globals['_OPDEF']._serialized_start=146
+  _globals['_OPDEF']._serialized_end=970
+  _globals['_OPDEF_ARGDEF']._serialized_start=549
+  _globals['_OPDEF_ARGDEF']._serialized_end=780
+  _globals['_OPDEF_ATTRDEF']._serialized_start=783
+  _globals['_OPDEF_ATTRDEF']._serialized_end=970
+  _globals['_OPDEPRECATION']._serialized_start=972
+  _globals['_OPDEPRECATION']._serialized_end=1025
+  _globals['_OPLIST']._serialized_start=1027
+  _globals['_OPLIST']._serialized_end=1065
 # @@protoc_insertion_point(module_scope)

@@ -26,15 +26,15 @@ from graphflow.proto import tensor_shape_pb2 as graphflow_dot_proto_dot_tensor__
 from graphflow.proto import types_pb2 as graphflow_dot_proto_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%graphflow/proto/resource_handle.proto\x12\ntensorflow\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\xa5\x02\n\x13ResourceHandleProto\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x11\n\tcontainer\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\thash_code\x18\x04 \x01(\x04\x12\x17\n\x0fmaybe_type_name\x18\x05 \x01(\t\x12H\n\x11\x64types_and_shapes\x18\x06 \x03(\x0b\x32-.tensorflow.ResourceHandleProto.DtypeAndShape\x1a\x61\n\rDtypeAndShape\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorflow.DataType\x12+\n\x05shape\x18\x02 \x01(\x0b\x32\x1c.tensorflow.TensorShapeProtoJ\x04\x08\x07\x10\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%graphflow/proto/resource_handle.proto\x12\tgraphflow\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\xa2\x02\n\x13ResourceHandleProto\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x11\n\tcontainer\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x11\n\thash_code\x18\x04 \x01(\x04\x12\x17\n\x0fmaybe_type_name\x18\x05 \x01(\t\x12G\n\x11\x64types_and_shapes\x18\x06 \x03(\x0b\x32,.graphflow.ResourceHandleProto.DtypeAndShape\x1a_\n\rDtypeAndShape\x12\"\n\x05\x64type\x18\x01 \x01(\x0e\x32\x13.graphflow.DataType\x12*\n\x05shape\x18\x02 \x01(\x0b\x32\x1b.graphflow.TensorShapeProtoJ\x04\x08\x07\x10\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'graphflow.proto.resource_handle_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESOURCEHANDLEPROTO']._serialized_start=119
-  _globals['_RESOURCEHANDLEPROTO']._serialized_end=412
-  _globals['_RESOURCEHANDLEPROTO_DTYPEANDSHAPE']._serialized_start=309
-  _globals['_RESOURCEHANDLEPROTO_DTYPEANDSHAPE']._serialized_end=406
+  _globals['_RESOURCEHANDLEPROTO']._serialized_start=118
+  _globals['_RESOURCEHANDLEPROTO']._serialized_end=408
+  _globals['_RESOURCEHANDLEPROTO_DTYPEANDSHAPE']._serialized_start=307
+  _globals['_RESOURCEHANDLEPROTO_DTYPEANDSHAPE']._serialized_end=402
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ from graphflow.proto import tensor_shape_pb2 as graphflow_dot_proto_dot_tensor__
 from graphflow.proto import types_pb2 as graphflow_dot_proto_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n graphflow/proto/step_stats.proto\x12\ntensorflow\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\xa3\x01\n\x15\x41llocationDescription\x12\x17\n\x0frequested_bytes\x18\x01 \x01(\x03\x12\x17\n\x0f\x61llocated_bytes\x18\x02 \x01(\x03\x12\x16\n\x0e\x61llocator_name\x18\x03 \x01(\t\x12\x15\n\rallocation_id\x18\x04 \x01(\x03\x12\x1c\n\x14has_single_reference\x18\x05 \x01(\x08\x12\x0b\n\x03ptr\x18\x06 \x01(\x04\"\xa8\x01\n\x11TensorDescription\x12#\n\x05\x64type\x18\x01 \x01(\x0e\x32\x14.tensorflow.DataType\x12+\n\x05shape\x18\x02 \x01(\x0b\x32\x1c.tensorflow.TensorShapeProto\x12\x41\n\x16\x61llocation_description\x18\x04 \x01(\x0b\x32!.tensorflow.AllocationDescription\"=\n\x10\x41llocationRecord\x12\x14\n\x0c\x61lloc_micros\x18\x01 \x01(\x03\x12\x13\n\x0b\x61lloc_bytes\x18\x02 \x01(\x03\"\xc4\x01\n\x13\x41llocatorMemoryUsed\x12\x16\n\x0e\x61llocator_name\x18\x01 \x01(\t\x12\x13\n\x0btotal_bytes\x18\x02 \x01(\x03\x12\x12\n\npeak_bytes\x18\x03 \x01(\x03\x12\x12\n\nlive_bytes\x18\x04 \x01(\x03\x12\x38\n\x12\x61llocation_records\x18\x06 \x03(\x0b\x32\x1c.tensorflow.AllocationRecord\x12\x1e\n\x16\x61llocator_bytes_in_use\x18\x05 \x01(\x03\"U\n\nNodeOutput\x12\x0c\n\x04slot\x18\x01 \x01(\x05\x12\x39\n\x12tensor_description\x18\x03 \x01(\x0b\x32\x1d.tensorflow.TensorDescription\"\xec\x01\n\x0bMemoryStats\x12\x18\n\x10temp_memory_size\x18\x01 \x01(\x03\x12\x1e\n\x16persistent_memory_size\x18\x03 \x01(\x03\x12#\n\x1bpersistent_tensor_alloc_ids\x18\x05 \x03(\x03\x12#\n\x17\x64\x65vice_temp_memory_size\x18\x02 \x01(\x03\x42\x02\x18\x01\x12)\n\x1d\x64\x65vice_persistent_memory_size\x18\x04 \x01(\x03\x42\x02\x18\x01\x12.\n\"device_persistent_tensor_alloc_ids\x18\x06 \x03(\x03\x42\x02\x18\x01\"\x9e\x04\n\rNodeExecStats\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x18\n\x10\x61ll_start_micros\x18\x02 \x01(\x03\x12\x1b\n\x13op_start_rel_micros\x18\x03 \x01(\x03\x12\x19\n\x11op_end_rel_micros\x18\x04 \x01(\x03\x12\x1a\n\x12\x61ll_end_rel_micros\x18\x05 \x01(\x03\x12/\n\x06memory\x18\x06 \x03(\x0b\x32\x1f.tensorflow.AllocatorMemoryUsed\x12&\n\x06output\x18\x07 \x03(\x0b\x32\x16.tensorflow.NodeOutput\x12\x16\n\x0etimeline_label\x18\x08 \x01(\t\x12\x18\n\x10scheduled_micros\x18\t \x01(\x03\x12\x11\n\tthread_id\x18\n \x01(\r\x12<\n\x11referenced_tensor\x18\x0b \x03(\x0b\x32!.tensorflow.AllocationDescription\x12-\n\x0cmemory_stats\x18\x0c \x01(\x0b\x32\x17.tensorflow.MemoryStats\x12\x17\n\x0f\x61ll_start_nanos\x18\r \x01(\x03\x12\x1a\n\x12op_start_rel_nanos\x18\x0e \x01(\x03\x12\x18\n\x10op_end_rel_nanos\x18\x0f \x01(\x03\x12\x19\n\x11\x61ll_end_rel_nanos\x18\x10 \x01(\x03\x12\x17\n\x0fscheduled_nanos\x18\x11 \x01(\x03\"\xc8\x01\n\x0f\x44\x65viceStepStats\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12-\n\nnode_stats\x18\x02 \x03(\x0b\x32\x19.tensorflow.NodeExecStats\x12\x42\n\x0cthread_names\x18\x03 \x03(\x0b\x32,.tensorflow.DeviceStepStats.ThreadNamesEntry\x1a\x32\n\x10ThreadNamesEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\";\n\tStepStats\x12.\n\tdev_stats\x18\x01 \x03(\x0b\x32\x1b.tensorflow.DeviceStepStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n graphflow/proto/step_stats.proto\x12\tgraphflow\x1a\"graphflow/proto/tensor_shape.proto\x1a\x1bgraphflow/proto/types.proto\"\xa3\x01\n\x15\x41llocationDescription\x12\x17\n\x0frequested_bytes\x18\x01 \x01(\x03\x12\x17\n\x0f\x61llocated_bytes\x18\x02 \x01(\x03\x12\x16\n\x0e\x61llocator_name\x18\x03 \x01(\t\x12\x15\n\rallocation_id\x18\x04 \x01(\x03\x12\x1c\n\x14has_single_reference\x18\x05 \x01(\x08\x12\x0b\n\x03ptr\x18\x06 \x01(\x04\"\xa5\x01\n\x11TensorDescription\x12\"\n\x05\x64type\x18\x01 \x01(\x0e\x32\x13.graphflow.DataType\x12*\n\x05shape\x18\x02 \x01(\x0b\x32\x1b.graphflow.TensorShapeProto\x12@\n\x16\x61llocation_description\x18\x04 \x01(\x0b\x32 .graphflow.AllocationDescription\"=\n\x10\x41llocationRecord\x12\x14\n\x0c\x61lloc_micros\x18\x01 \x01(\x03\x12\x13\n\x0b\x61lloc_bytes\x18\x02 \x01(\x03\"\xc3\x01\n\x13\x41llocatorMemoryUsed\x12\x16\n\x0e\x61llocator_name\x18\x01 \x01(\t\x12\x13\n\x0btotal_bytes\x18\x02 \x01(\x03\x12\x12\n\npeak_bytes\x18\x03 \x01(\x03\x12\x12\n\nlive_bytes\x18\x04 \x01(\x03\x12\x37\n\x12\x61llocation_records\x18\x06 \x03(\x0b\x32\x1b.graphflow.AllocationRecord\x12\x1e\n\x16\x61llocator_bytes_in_use\x18\x05 \x01(\x03\"T\n\nNodeOutput\x12\x0c\n\x04slot\x18\x01 \x01(\x05\x12\x38\n\x12tensor_description\x18\x03 \x01(\x0b\x32\x1c.graphflow.TensorDescription\"\xec\x01\n\x0bMemoryStats\x12\x18\n\x10temp_memory_size\x18\x01 \x01(\x03\x12\x1e\n\x16persistent_memory_size\x18\x03 \x01(\x03\x12#\n\x1bpersistent_tensor_alloc_ids\x18\x05 \x03(\x03\x12#\n\x17\x64\x65vice_temp_memory_size\x18\x02 \x01(\x03\x42\x02\x18\x01\x12)\n\x1d\x64\x65vice_persistent_memory_size\x18\x04 \x01(\x03\x42\x02\x18\x01\x12.\n\"device_persistent_tensor_alloc_ids\x18\x06 \x03(\x03\x42\x02\x18\x01\"\x9a\x04\n\rNodeExecStats\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x18\n\x10\x61ll_start_micros\x18\x02 \x01(\x03\x12\x1b\n\x13op_start_rel_micros\x18\x03 \x01(\x03\x12\x19\n\x11op_end_rel_micros\x18\x04 \x01(\x03\x12\x1a\n\x12\x61ll_end_rel_micros\x18\x05 \x01(\x03\x12.\n\x06memory\x18\x06 \x03(\x0b\x32\x1e.graphflow.AllocatorMemoryUsed\x12%\n\x06output\x18\x07 \x03(\x0b\x32\x15.graphflow.NodeOutput\x12\x16\n\x0etimeline_label\x18\x08 \x01(\t\x12\x18\n\x10scheduled_micros\x18\t \x01(\x03\x12\x11\n\tthread_id\x18\n \x01(\r\x12;\n\x11referenced_tensor\x18\x0b \x03(\x0b\x32 .graphflow.AllocationDescription\x12,\n\x0cmemory_stats\x18\x0c \x01(\x0b\x32\x16.graphflow.MemoryStats\x12\x17\n\x0f\x61ll_start_nanos\x18\r \x01(\x03\x12\x1a\n\x12op_start_rel_nanos\x18\x0e \x01(\x03\x12\x18\n\x10op_end_rel_nanos\x18\x0f \x01(\x03\x12\x19\n\x11\x61ll_end_rel_nanos\x18\x10 \x01(\x03\x12\x17\n\x0fscheduled_nanos\x18\x11 \x01(\x03\"\xc6\x01\n\x0f\x44\x65viceStepStats\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12,\n\nnode_stats\x18\x02 \x03(\x0b\x32\x18.graphflow.NodeExecStats\x12\x41\n\x0cthread_names\x18\x03 \x03(\x0b\x32+.graphflow.DeviceStepStats.ThreadNamesEntry\x1a\x32\n\x10ThreadNamesEntry\x12\x0b\n\x03key\x18\x01 \x01(\r\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\":\n\tStepStats\x12-\n\tdev_stats\x18\x01 \x03(\x0b\x32\x1a.graphflow.DeviceStepStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,24 +41,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMORYSTATS'].fields_by_name['device_persistent_tensor_alloc_ids']._serialized_options = b'\030\001'
   _globals['_DEVICESTEPSTATS_THREADNAMESENTRY']._loaded_options = None
   _globals['_DEVICESTEPSTATS_THREADNAMESENTRY']._serialized_options = b'8\001'
-  _globals['_ALLOCATIONDESCRIPTION']._serialized_start=114
-  _globals['_ALLOCATIONDESCRIPTION']._serialized_end=277
-  _globals['_TENSORDESCRIPTION']._serialized_start=280
-  _globals['_TENSORDESCRIPTION']._serialized_end=448
-  _globals['_ALLOCATIONRECORD']._serialized_start=450
-  _globals['_ALLOCATIONRECORD']._serialized_end=511
-  _globals['_ALLOCATORMEMORYUSED']._serialized_start=514
-  _globals['_ALLOCATORMEMORYUSED']._serialized_end=710
-  _globals['_NODEOUTPUT']._serialized_start=712
-  _globals['_NODEOUTPUT']._serialized_end=797
-  _globals['_MEMORYSTATS']._serialized_start=800
-  _globals['_MEMORYSTATS']._serialized_end=1036
-  _globals['_NODEEXECSTATS']._serialized_start=1039
-  _globals['_NODEEXECSTATS']._serialized_end=1581
-  _globals['_DEVICESTEPSTATS']._serialized_start=1584
-  _globals['_DEVICESTEPSTATS']._serialized_end=1784
-  _globals['_DEVICESTEPSTATS_THREADNAMESENTRY']._serialized_start=1734
-  _globals['_DEVICESTEPSTATS_THREADNAMESENTRY']._serialized_end=1784
-  _globals['_STEPSTATS']._serialized_start=1786
-  _globals['_STEPSTATS']._serialized_end=1845
+  _globals['_ALLOCATIONDESCRIPTION']._serialized_start=113
+  _globals['_ALLOCATIONDESCRIPTION']._serialized_end=276
+  _globals['_TENSORDESCRIPTION']._serialized_start=279
+  _globals['_TENSORDESCRIPTION']._serialized_end=444
+  _globals['_ALLOCATIONRECORD']._serialized_start=446
+  _globals['_ALLOCATIONRECORD']._serialized_end=507
+  _globals['_ALLOCATORMEMORYUSED']._serialized_start=510
+  _globals['_ALLOCATORMEMORYUSED']._serialized_end=705
+  _globals['_NODEOUTPUT']._serialized_start=707
+  _globals['_NODEOUTPUT']._serialized_end=791
+  _globals['_MEMORYSTATS']._serialized_start=794
+  _globals['_MEMORYSTATS']._serialized_end=1030
+  _globals['_NODEEXECSTATS']._serialized_start=1033
+  _globals['_NODEEXECSTATS']._serialized_end=1571
+  _globals['_DEVICESTEPSTATS']._serialized_start=1574
+  _globals['_DEVICESTEPSTATS']._serialized_end=1772
+  _globals['_DEVICESTEPSTATS_THREADNAMESENTRY']._serialized_start=1722
+  _globals['_DEVICESTEPSTATS_THREADNAMESENTRY']._serialized_end=1772
+  _globals['_STEPSTATS']._serialized_start=1774
+  _globals['_STEPSTATS']._serialized_end=1832
 # @@protoc_insertion_point(module_scope)

@@ -25,29 +25,29 @@ _sym_db = _symbol_database.Default()
 from graphflow.proto import tensor_pb2 as graphflow_dot_proto_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgraphflow/proto/summary.proto\x12\ntensorflow\x1a\x1cgraphflow/proto/tensor.proto\"\x7f\n\x0eHistogramProto\x12\x0b\n\x03min\x18\x01 \x01(\x01\x12\x0b\n\x03max\x18\x02 \x01(\x01\x12\x0b\n\x03num\x18\x03 \x01(\x01\x12\x0b\n\x03sum\x18\x04 \x01(\x01\x12\x13\n\x0bsum_squares\x18\x05 \x01(\x01\x12\x14\n\x0c\x62ucket_limit\x18\x06 \x03(\x01\x12\x0e\n\x06\x62ucket\x18\x07 \x03(\x01\"\'\n\x12SummaryDescription\x12\x11\n\ttype_hint\x18\x01 \x01(\t\"\xe0\x01\n\x0fSummaryMetadata\x12;\n\x0bplugin_data\x18\x01 \x01(\x0b\x32&.tensorflow.SummaryMetadata.PluginData\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x1b\n\x13summary_description\x18\x03 \x01(\t\x12)\n\ndata_class\x18\x04 \x01(\x0e\x32\x15.tensorflow.DataClass\x1a\x32\n\nPluginData\x12\x13\n\x0bplugin_name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"\xde\x04\n\x07Summary\x12(\n\x05value\x18\x01 \x03(\x0b\x32\x19.tensorflow.Summary.Value\x1aX\n\x05Image\x12\x0e\n\x06height\x18\x01 \x01(\x05\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x12\n\ncolorspace\x18\x03 \x01(\x05\x12\x1c\n\x14\x65ncoded_image_string\x18\x04 \x01(\x0c\x1a}\n\x05\x41udio\x12\x13\n\x0bsample_rate\x18\x01 \x01(\x02\x12\x14\n\x0cnum_channels\x18\x02 \x01(\x03\x12\x15\n\rlength_frames\x18\x03 \x01(\x03\x12\x1c\n\x14\x65ncoded_audio_string\x18\x04 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x1a\xcf\x02\n\x05Value\x12\x11\n\tnode_name\x18\x07 \x01(\t\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12-\n\x08metadata\x18\t \x01(\x0b\x32\x1b.tensorflow.SummaryMetadata\x12\x16\n\x0csimple_value\x18\x02 \x01(\x02H\x00\x12&\n\x1cobsolete_old_style_histogram\x18\x03 \x01(\x0cH\x00\x12*\n\x05image\x18\x04 \x01(\x0b\x32\x19.tensorflow.Summary.ImageH\x00\x12+\n\x05histo\x18\x05 \x01(\x0b\x32\x1a.tensorflow.HistogramProtoH\x00\x12*\n\x05\x61udio\x18\x06 \x01(\x0b\x32\x19.tensorflow.Summary.AudioH\x00\x12)\n\x06tensor\x18\x08 \x01(\x0b\x32\x17.tensorflow.TensorProtoH\x00\x42\x07\n\x05value*o\n\tDataClass\x12\x16\n\x12\x44\x41TA_CLASS_UNKNOWN\x10\x00\x12\x15\n\x11\x44\x41TA_CLASS_SCALAR\x10\x01\x12\x15\n\x11\x44\x41TA_CLASS_TENSOR\x10\x02\x12\x1c\n\x18\x44\x41TA_CLASS_BLOB_SEQUENCE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dgraphflow/proto/summary.proto\x12\tgraphflow\x1a\x1cgraphflow/proto/tensor.proto\"\x7f\n\x0eHistogramProto\x12\x0b\n\x03min\x18\x01 \x01(\x01\x12\x0b\n\x03max\x18\x02 \x01(\x01\x12\x0b\n\x03num\x18\x03 \x01(\x01\x12\x0b\n\x03sum\x18\x04 \x01(\x01\x12\x13\n\x0bsum_squares\x18\x05 \x01(\x01\x12\x14\n\x0c\x62ucket_limit\x18\x06 \x03(\x01\x12\x0e\n\x06\x62ucket\x18\x07 \x03(\x01\"\'\n\x12SummaryDescription\x12\x11\n\ttype_hint\x18\x01 \x01(\t\"\xde\x01\n\x0fSummaryMetadata\x12:\n\x0bplugin_data\x18\x01 \x01(\x0b\x32%.graphflow.SummaryMetadata.PluginData\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x1b\n\x13summary_description\x18\x03 \x01(\t\x12(\n\ndata_class\x18\x04 \x01(\x0e\x32\x14.graphflow.DataClass\x1a\x32\n\nPluginData\x12\x13\n\x0bplugin_name\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\"\xd8\x04\n\x07Summary\x12\'\n\x05value\x18\x01 \x03(\x0b\x32\x18.graphflow.Summary.Value\x1aX\n\x05Image\x12\x0e\n\x06height\x18\x01 \x01(\x05\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x12\n\ncolorspace\x18\x03 \x01(\x05\x12\x1c\n\x14\x65ncoded_image_string\x18\x04 \x01(\x0c\x1a}\n\x05\x41udio\x12\x13\n\x0bsample_rate\x18\x01 \x01(\x02\x12\x14\n\x0cnum_channels\x18\x02 \x01(\x03\x12\x15\n\rlength_frames\x18\x03 \x01(\x03\x12\x1c\n\x14\x65ncoded_audio_string\x18\x04 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x1a\xca\x02\n\x05Value\x12\x11\n\tnode_name\x18\x07 \x01(\t\x12\x0b\n\x03tag\x18\x01 \x01(\t\x12,\n\x08metadata\x18\t \x01(\x0b\x32\x1a.graphflow.SummaryMetadata\x12\x16\n\x0csimple_value\x18\x02 \x01(\x02H\x00\x12&\n\x1cobsolete_old_style_histogram\x18\x03 \x01(\x0cH\x00\x12)\n\x05image\x18\x04 \x01(\x0b\x32\x18.graphflow.Summary.ImageH\x00\x12*\n\x05histo\x18\x05 \x01(\x0b\x32\x19.graphflow.HistogramProtoH\x00\x12)\n\x05\x61udio\x18\x06 \x01(\x0b\x32\x18.graphflow.Summary.AudioH\x00\x12(\n\x06tensor\x18\x08 \x01(\x0b\x32\x16.graphflow.TensorProtoH\x00\x42\x07\n\x05value*o\n\tDataClass\x12\x16\n\x12\x44\x41TA_CLASS_UNKNOWN\x10\x00\x12\x15\n\x11\x44\x41TA_CLASS_SCALAR\x10\x01\x12\x15\n\x11\x44\x41TA_CLASS_TENSOR\x10\x02\x12\x1c\n\x18\x44\x41TA_CLASS_BLOB_SEQUENCE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'graphflow.proto.summary_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DATACLASS']._serialized_start=1081
-  _globals['_DATACLASS']._serialized_end=1192
-  _globals['_HISTOGRAMPROTO']._serialized_start=75
-  _globals['_HISTOGRAMPROTO']._serialized_end=202
-  _globals['_SUMMARYDESCRIPTION']._serialized_start=204
-  _globals['_SUMMARYDESCRIPTION']._serialized_end=243
-  _globals['_SUMMARYMETADATA']._serialized_start=246
-  _globals['_SUMMARYMETADATA']._serialized_end=470
-  _globals['_SUMMARYMETADATA_PLUGINDATA']._serialized_start=420
-  _globals['_SUMMARYMETADATA_PLUGINDATA']._serialized_end=470
-  _globals['_SUMMARY']._serialized_start=473
-  _globals['_SUMMARY']._serialized_end=1079
-  _globals['_SUMMARY_IMAGE']._serialized_start=526
-  _globals['_SUMMARY_IMAGE']._serialized_end=614
-  _globals['_SUMMARY_AUDIO']._serialized_start=616
-  _globals['_SUMMARY_AUDIO']._serialized_end=741
-  _globals['_SUMMARY_VALUE']._serialized_start=744
-  _globals['_SUMMARY_VALUE']._serialized_end=1079
+  _globals['_DATACLASS']._serialized_start=1072
+  _globals['_DATACLASS']._serialized_end=1183
+  _globals['_HISTOGRAMPROTO']._serialized_start=74
+  _globals['_HISTOGRAMPROTO']._serialized_end=201
+  _globals['_SUMMARYDESCRIPTION']._serialized_start=203
+  _globals['_SUMMARYDESCRIPTION']._serialized_end=242
+  _globals['_SUMMARYMETADATA']._serialized_start=245
+  _globals['_SUMMARYMETADATA']._serialized_end=467
+  _globals['_SUMMARYMETADATA_PLUGINDATA']._serialized_start=417
+  _globals['_SUMMARYMETADATA_PLUGINDATA']._serialized_end=467
+  _globals['_SUMMARY']._serialized_start=470
+  _globals['_SUMMARY']._serialized_end=1070
+  _globals['_SUMMARY_IMAGE']._serialized_start=522
+  _globals['_SUMMARY_IMAGE']._serialized_end=610
+  _globals['_SUMMARY_AUDIO']._serialized_start=612
+  _globals['_SUMMARY_AUDIO']._serialized_end=737
+  _globals['_SUMMARY_VALUE']._serialized_start=740
+  _globals['_SUMMARY_VALUE']._serialized_end=1070
 # @@protoc_insertion_point(module_scope)

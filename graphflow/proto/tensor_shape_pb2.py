@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"graphflow/proto/tensor_shape.proto\x12\ntensorflow\"z\n\x10TensorShapeProto\x12-\n\x03\x64im\x18\x02 \x03(\x0b\x32 .tensorflow.TensorShapeProto.Dim\x12\x14\n\x0cunknown_rank\x18\x03 \x01(\x08\x1a!\n\x03\x44im\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"graphflow/proto/tensor_shape.proto\x12\tgraphflow\"y\n\x10TensorShapeProto\x12,\n\x03\x64im\x18\x02 \x03(\x0b\x32\x1f.graphflow.TensorShapeProto.Dim\x12\x14\n\x0cunknown_rank\x18\x03 \x01(\x08\x1a!\n\x03\x44im\x12\x0c\n\x04size\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'graphflow.proto.tensor_shape_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TENSORSHAPEPROTO']._serialized_start=50
-  _globals['_TENSORSHAPEPROTO']._serialized_end=172
-  _globals['_TENSORSHAPEPROTO_DIM']._serialized_start=139
-  _globals['_TENSORSHAPEPROTO_DIM']._serialized_end=172
+  _globals['_TENSORSHAPEPROTO']._serialized_start=49
+  _globals['_TENSORSHAPEPROTO']._serialized_end=170
+  _globals['_TENSORSHAPEPROTO_DIM']._serialized_start=137
+  _globals['_TENSORSHAPEPROTO_DIM']._serialized_end=170
 # @@protoc_insertion_point(module_scope)

@@ -5,7 +5,7 @@ import os
 import tempfile
 from typing import Any, Dict, List, Optional
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+from google.protobuf import text_format
 
 from ..framework.graph import Graph, get_default_graph
 from ..framework.tensor import Operation, Tensor
@@ -13,6 +13,7 @@ from ..io import graph_def as _graph_def
 from ..io.importer import _import
 from ..ops.variables import Variable
 from ..proto import graph_pb2, meta_graph_pb2
+from ..proto.variable_pb2 import VariableDef
 
 __all__ = ["write_graph", "export_meta_graph", "import_meta_graph"]
 
@@ -22,23 +23,6 @@ _VARIABLE_COLLECTIONS = frozenset({"variables", "trainable_variables", "local_va
                                    "moving_average_variables"})
 
 
-def _variable_def_class() -> type:
-    """TF's VariableDef message (variable.proto), built at runtime: variable collections hold serialized ones."""
-    fields = [("variable_name", 1, "TYPE_STRING"), ("initializer_name", 2, "TYPE_STRING"),
-              ("snapshot_name", 3, "TYPE_STRING"), ("is_resource", 5, "TYPE_BOOL"),
-              ("initial_value_name", 6, "TYPE_STRING"), ("trainable", 7, "TYPE_BOOL")]
-    file_proto = descriptor_pb2.FileDescriptorProto(name="graphflow/variable_def.proto", package="tensorflow",
-                                                    syntax="proto3")
-    message = file_proto.message_type.add(name="VariableDef")
-    for name, number, kind in fields:
-        message.field.add(name=name, number=number, label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
-                          type=getattr(descriptor_pb2.FieldDescriptorProto, kind))
-    pool = descriptor_pool.DescriptorPool()  # private pool: never clashes with a real TF installed alongside
-    pool.Add(file_proto)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.VariableDef"))
-
-
-VariableDef = _variable_def_class()
 
 
 def _write_atomically(path: str, data: bytes) -> None:

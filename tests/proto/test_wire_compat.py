@@ -20,6 +20,7 @@ from graphflow.proto import (
     tensor_pb2,
     tensor_shape_pb2,
     types_pb2,
+    variable_pb2,
     versions_pb2,
 )
 
@@ -39,6 +40,7 @@ OUR_MODULES = [
     tensor_pb2,
     tensor_shape_pb2,
     types_pb2,
+    variable_pb2,
     versions_pb2,
 ]
 
@@ -62,6 +64,7 @@ TB_MODULES = [
     "tensor_description",
     "tensor_shape",
     "types",
+    "variable",
     "versions",
 ]
 
@@ -89,8 +92,8 @@ def all_enums(file_descriptor):
 
 
 def tensorboard_name(full_name):
-    assert full_name.startswith("tensorflow."), full_name
-    return "tensorboard." + full_name[len("tensorflow.") :]
+    assert full_name.startswith("graphflow."), full_name
+    return "tensorboard." + full_name[len("graphflow.") :]
 
 
 def type_name(field):
@@ -103,7 +106,7 @@ def type_name(field):
 
 @pytest.mark.parametrize("module", OUR_MODULES, ids=lambda module: module.__name__.rsplit(".", 1)[1])
 def test_messages_match_tensorflow_numbering(module, tensorboard_pool):
-    assert module.DESCRIPTOR.package == "tensorflow"
+    assert module.DESCRIPTOR.package == "graphflow"
     for top in module.DESCRIPTOR.message_types_by_name.values():
         for ours in all_messages(top):
             theirs = tensorboard_pool.FindMessageTypeByName(tensorboard_name(ours.full_name))
