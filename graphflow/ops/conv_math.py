@@ -11,6 +11,7 @@ import numpy
 Array = Any  # a numpy or CuPy ndarray
 Pair = Tuple[int, int]
 Pads = Tuple[Pair, Pair]
+MaybePair = Tuple[Optional[int], Optional[int]]
 Padding = Union[str, Sequence[Sequence[int]]]
 
 # Patch matrices are built and multiplied in blocks of about this many elements. On CPUs 4 MiB of float32 measured
@@ -98,11 +99,15 @@ def conv_output_size(in_size: Optional[int], k: int, stride: int = 1, dilation: 
 
 def resolve_padding_2d(in_hw: Sequence[Optional[int]], kernel_hw: Sequence[int], strides: Sequence[int] = (1, 1),
                        dilations: Sequence[int] = (1, 1), padding: Padding = "VALID"
-                       ) -> Tuple[Tuple[Optional[int], Optional[int]], Tuple[Tuple, Tuple]]:
+                       ) -> Tuple[MaybePair, Tuple[MaybePair, MaybePair]]:
     """Output (height, width) and pads ((top, bottom), (left, right)) for "SAME", "VALID" or explicit pads.
 
     `padding` is a string or ((top, bottom), (left, right)); each dimension follows `conv_output_size`.
     """
+    for what, pair in (("input size", in_hw), ("kernel size", kernel_hw), ("strides", strides),
+                       ("dilations", dilations)):
+        if len(pair) != 2:
+            raise ValueError(f"{what} must be a (height, width) pair; got {pair!r}")
     if isinstance(padding, (str, bytes)):
         per_dim = (padding, padding)
     else:
@@ -223,25 +228,31 @@ def crop_nhwc(xp: ModuleType, padded: Array, pads: Pads, in_hw: Pair) -> Array:
     return xp.ascontiguousarray(padded[:, top:top + in_hw[0], left:left + in_hw[1], :])
 
 
-def _blocks(xp: ModuleType, geometry: ConvGeometry) -> Iterator[Tuple[int, int, int, int]]:
-    """Blocks (n0, n1, r0, r1) of output pixels (images n0:n1, rows r0:r1) whose patches hold about the block size.
+def pixel_blocks(xp: ModuleType, batch: int, out_h: int, out_w: int,
+                 pixel_elements: int) -> Iterator[Tuple[int, int, int, int]]:
+    """Blocks (n0, n1, r0, r1) of output pixels (images n0:n1, rows r0:r1) that hold about the block size of
+    elements, at `pixel_elements` per output pixel.
 
     Whole images are grouped while they fit; a bigger image is cut into runs of rows. Either way a block is one
-    contiguous range of rows in the (batch * out_h * out_w)-row patch matrix.
+    contiguous range of the batch * out_h * out_w output pixels.
     """
-    g = geometry
     block_elements = CPU_BLOCK_ELEMENTS if xp is numpy else DEVICE_BLOCK_ELEMENTS
-    pixel = g.kernel_h * g.kernel_w * g.in_channels
-    image = g.out_h * g.out_w * pixel
+    image = out_h * out_w * pixel_elements
     if image <= block_elements:
         step = max(1, block_elements // max(image, 1))
-        for n0 in range(0, g.batch, step):
-            yield n0, min(n0 + step, g.batch), 0, g.out_h
+        for n0 in range(0, batch, step):
+            yield n0, min(n0 + step, batch), 0, out_h
     else:
-        step = max(1, block_elements // (g.out_w * pixel))
-        for n in range(g.batch):
-            for r0 in range(0, g.out_h, step):
-                yield n, n + 1, r0, min(r0 + step, g.out_h)
+        step = max(1, block_elements // max(out_w * pixel_elements, 1))
+        for n in range(batch):
+            for r0 in range(0, out_h, step):
+                yield n, n + 1, r0, min(r0 + step, out_h)
+
+
+def _patch_blocks(xp: ModuleType, geometry: ConvGeometry) -> Iterator[Tuple[int, int, int, int]]:
+    """Blocks of output pixels whose patch-matrix rows (kH * kW * Cin elements each) hold about the block size."""
+    g = geometry
+    return pixel_blocks(xp, g.batch, g.out_h, g.out_w, g.kernel_h * g.kernel_w * g.in_channels)
 
 
 def _block_rows(geometry: ConvGeometry, n0: int, n1: int, r0: int, r1: int) -> slice:
@@ -284,9 +295,9 @@ def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: 
                 xp: Optional[ModuleType] = None) -> Array:
     """2-D convolution (TF's Conv2D, a cross-correlation) of an NHWC input with an HWIO filter.
 
-    y[n, r, c, g*Og + o] = sum_{i, j, ch} xp_[n, r*sh + i*dh, c*sw + j*dw, g*Cg + ch] * w[i, j, ch, g*Og + o]
+    y[n, r, c, g*Og + o] = sum_{i, j, ch} x_pad[n, r*sh + i*dh, c*sw + j*dw, g*Cg + ch] * w[i, j, ch, g*Og + o]
 
-    where xp_ is x zero-padded by `pads` = ((top, bottom), (left, right)), Cg = Cin / groups, Og = Cout / groups.
+    where x_pad is x zero-padded by `pads` = ((top, bottom), (left, right)), Cg = Cin / groups, Og = Cout / groups.
     Computed as im2col (one strided view, copied block by block) times the filter reshaped to (kH*kW*Cg, Cout).
 
     Returns:
@@ -304,7 +315,7 @@ def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: 
     y = xp.empty((g.batch, g.out_h, g.out_w, g.out_channels), dtype=dtype)
     y_groups = y.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
     w_groups = _grouped_filter(w, g)
-    for block in _blocks(xp, g):
+    for block in _patch_blocks(xp, g):
         patches = _patch_matrix(xp, padded, g, *block)
         xp.matmul(patches, w_groups, out=y_groups[:, _block_rows(g, *block)])
         del patches
@@ -316,7 +327,7 @@ def conv2d_backprop_filter_nhwc(x: Array, dy: Array, filter_shape: Sequence[int]
                                 groups: int = 1, *, xp: Optional[ModuleType] = None) -> Array:
     """Gradient of `conv2d_nhwc` with respect to the filter (TF's Conv2DBackpropFilter).
 
-    dw[i, j, ch, g*Og + o] = sum_{n, r, c} xp_[n, r*sh + i*dh, c*sw + j*dw, g*Cg + ch] * dy[n, r, c, g*Og + o],
+    dw[i, j, ch, g*Og + o] = sum_{n, r, c} x_pad[n, r*sh + i*dh, c*sw + j*dw, g*Cg + ch] * dy[n, r, c, g*Og + o],
     i.e. patches^T @ dy per group: one GEMM with K = batch * out_h * out_w, accumulated over blocks.
 
     Returns:
@@ -333,7 +344,7 @@ def conv2d_backprop_filter_nhwc(x: Array, dy: Array, filter_shape: Sequence[int]
         return _depthwise_backprop_filter(xp, padded, dy, g, dtype)
     dy_groups = dy.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
     dw_groups = xp.zeros((g.groups, g.patch_size, g.group_out), dtype=dtype)
-    for block in _blocks(xp, g):
+    for block in _patch_blocks(xp, g):
         patches = _patch_matrix(xp, padded, g, *block)
         dw_groups += xp.matmul(patches.transpose(0, 2, 1), dy_groups[:, _block_rows(g, *block)])
         del patches
@@ -351,9 +362,10 @@ def conv2d_backprop_input_nhwc(dy: Array, w: Array, input_shape: Sequence[int], 
     - stride 1 (and enough channels per group): a stride-1 convolution of dy, padded by (k_eff - 1 - pad) on each
       side, with the filter flipped in space and its in/out axes swapped: one im2col + GEMM, like the forward pass.
     - otherwise: column gradients dcols = dy @ w^T (per group, shape (pixels, kH*kW*Cg)) folded back into the
-      padded input, for each of the kH*kW taps (i, j): dxp_[n, r*sh + i*dh, c*sw + j*dw, :] += dcols[n, r, c, i, j, :],
-      a strided slice-add (one-to-one within a tap, so no scatter), then the padding is cropped. Unlike convolving
-      a stride-dilated dy, this spends no work on inserted zeros.
+      padded input, for each of the kH*kW taps (i, j):
+      dx_pad[n, r*sh + i*dh, c*sw + j*dw, :] += dcols[n, r, c, i, j, :], a strided slice-add (one-to-one within a
+      tap, so no scatter), then the padding is cropped. Unlike convolving a stride-dilated dy, this spends no work on
+      inserted zeros.
 
     Returns:
       `input_shape` (N, H, W, Cin) in the inputs' dtype.
@@ -371,21 +383,18 @@ def conv2d_backprop_input_nhwc(dy: Array, w: Array, input_shape: Sequence[int], 
             and min(flipped_pads[0] + flipped_pads[1]) >= 0):
         return conv2d_nhwc(dy, _flipped_transposed_filter(xp, w, g), (1, 1), g.dilations, flipped_pads, g.groups,
                            xp=xp)
+    if g.depthwise:
+        return _depthwise_backprop_input(xp, dy, w, g, dtype)
     padded_h, padded_w = g.padded_hw
     dx_padded = xp.zeros((g.batch, padded_h, padded_w, g.in_channels), dtype=dtype)
-    if g.depthwise:
-        _depthwise_backprop_input(xp, dx_padded, dy, w, g)
-        return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
     dx_groups = dx_padded.reshape(g.batch, padded_h, padded_w, g.groups, g.group_in)
     dy_groups = dy.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
     w_groups_t = _grouped_filter(w, g).transpose(0, 2, 1)
-    for n0, n1, r0, r1 in _blocks(xp, g):
+    for n0, n1, r0, r1 in _patch_blocks(xp, g):
         columns = xp.matmul(dy_groups[:, _block_rows(g, n0, n1, r0, r1)], w_groups_t)
         columns = columns.reshape(g.groups, n1 - n0, r1 - r0, g.out_w, g.kernel_h, g.kernel_w, g.group_in)
-        for i in range(g.kernel_h):
-            for j in range(g.kernel_w):
-                rows, cols = tap_window(i, j, r0, r1 - r0, g.out_w, g.strides, g.dilations)
-                dx_groups[n0:n1, rows, cols] += columns[:, :, :, :, i, j, :].transpose(1, 2, 3, 0, 4)
+        for i, j, rows, cols in _block_taps(g, r0, r1):
+            dx_groups[n0:n1, rows, cols] += columns[:, :, :, :, i, j, :].transpose(1, 2, 3, 0, 4)
         del columns
     return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
 
@@ -405,48 +414,83 @@ def _flipped_transposed_filter(xp: ModuleType, w: Array, geometry: ConvGeometry)
         g.kernel_h, g.kernel_w, g.group_out, g.in_channels)
 
 
-def _depthwise_filter(w: Array, geometry: ConvGeometry) -> Array:
-    """HWIO filter (kH, kW, 1, C * m) of a depthwise conv as (kH, kW, C, m): channel c feeds outputs c*m .. c*m+m-1."""
-    g = geometry
-    return w.reshape(g.kernel_h, g.kernel_w, g.in_channels, g.group_out)
-
-
-def _taps(geometry: ConvGeometry) -> Iterator[Tuple[int, int, Tuple[slice, slice]]]:
+def _block_taps(geometry: ConvGeometry, r0: int, r1: int) -> Iterator[Tuple[int, int, slice, slice]]:
+    """Kernel taps (i, j) in row-major order with the padded-input rows and columns they read for output rows r0:r1."""
     g = geometry
     for i in range(g.kernel_h):
         for j in range(g.kernel_w):
-            yield i, j, tap_window(i, j, 0, g.out_h, g.out_w, g.strides, g.dilations)
+            yield (i, j, *tap_window(i, j, r0, r1 - r0, g.out_w, g.strides, g.dilations))
+
+
+def _depthwise_blocks(xp: ModuleType, geometry: ConvGeometry) -> Iterator[Tuple[int, int, int, int]]:
+    """Blocks of output pixels for the depthwise tap loops. A tap loop streams about four output-sized arrays;
+    keeping a block of them cache-resident measured 2-3x faster than sweeping whole-batch arrays once per tap.
+    """
+    g = geometry
+    return pixel_blocks(xp, g.batch, g.out_h, g.out_w, 4 * g.out_channels)
+
+
+def _depthwise_widened(xp: ModuleType, padded: Array, geometry: ConvGeometry) -> Tuple[Array, ConvGeometry]:
+    """A depthwise conv with channel multiplier m as one with multiplier 1: input channel c repeated m times lines
+    up with outputs c*m .. c*m+m-1, so every tap loop runs on 4-D arrays with channels innermost (a trailing axis of
+    length m made numpy's inner loops m elements long and measured ~15x slower).
+    """
+    g = geometry
+    if g.group_out == 1:
+        return padded, g
+    return (xp.repeat(padded, g.group_out, axis=3),
+            g._replace(in_channels=g.out_channels, groups=g.out_channels))
 
 
 def _depthwise_forward(xp: ModuleType, padded: Array, w: Array, geometry: ConvGeometry, dtype: Any) -> Array:
-    """y[n, r, c, ch, m] = sum_{i, j} xp_[n, r*sh + i*dh, c*sw + j*dw, ch] * w[i, j, ch, m], one multiply-add per tap."""
-    g = geometry
-    taps_filter = _depthwise_filter(w, g)
-    y = xp.zeros((g.batch, g.out_h, g.out_w, g.in_channels, g.group_out), dtype=dtype)
-    product = xp.empty_like(y)
-    for i, j, (rows, cols) in _taps(g):
-        xp.multiply(padded[:, rows, cols, :, None], taps_filter[i, j], out=product)
-        y += product
-    return y.reshape(g.batch, g.out_h, g.out_w, g.out_channels)
+    """y[n, r, c, ch*m + k] = sum_{i, j} x_pad[n, r*sh + i*dh, c*sw + j*dw, ch] * w[i, j, 0, ch*m + k], per tap."""
+    padded, g = _depthwise_widened(xp, padded, geometry)
+    taps_filter = w.reshape(g.kernel_h, g.kernel_w, g.out_channels)
+    y = xp.empty((g.batch, g.out_h, g.out_w, g.out_channels), dtype=dtype)
+    product = None
+    for n0, n1, r0, r1 in _depthwise_blocks(xp, g):
+        y_block = y[n0:n1, r0:r1]
+        if product is None or product.shape != y_block.shape:
+            product = xp.empty_like(y_block)
+        for i, j, rows, cols in _block_taps(g, r0, r1):
+            if i == j == 0:
+                xp.multiply(padded[n0:n1, rows, cols, :], taps_filter[i, j], out=y_block)
+            else:
+                xp.multiply(padded[n0:n1, rows, cols, :], taps_filter[i, j], out=product)
+                y_block += product
+    return y
 
 
 def _depthwise_backprop_filter(xp: ModuleType, padded: Array, dy: Array, geometry: ConvGeometry, dtype: Any) -> Array:
-    """dw[i, j, ch, m] = sum_{n, r, c} xp_[n, r*sh + i*dh, c*sw + j*dw, ch] * dy[n, r, c, ch, m], one reduction per tap."""
-    g = geometry
-    dy_taps = dy.reshape(g.batch, g.out_h, g.out_w, g.in_channels, g.group_out)
-    dw = xp.empty((g.kernel_h, g.kernel_w, g.in_channels, g.group_out), dtype=dtype)
-    for i, j, (rows, cols) in _taps(g):
-        dw[i, j] = xp.einsum("nrcq,nrcqm->qm", padded[:, rows, cols, :], dy_taps)
+    """dw[i, j, 0, ch*m + k] = sum_{n, r, c} x_pad[n, r*sh + i*dh, c*sw + j*dw, ch] * dy[n, r, c, ch*m + k], per tap."""
+    padded, g = _depthwise_widened(xp, padded, geometry)
+    dw = xp.zeros((g.kernel_h, g.kernel_w, g.out_channels), dtype=dtype)
+    for n0, n1, r0, r1 in _depthwise_blocks(xp, g):
+        dy_block = dy[n0:n1, r0:r1]
+        for i, j, rows, cols in _block_taps(g, r0, r1):
+            dw[i, j] += xp.einsum("nrcq,nrcq->q", padded[n0:n1, rows, cols, :], dy_block)
     return dw.reshape(g.kernel_h, g.kernel_w, 1, g.out_channels)
 
 
-def _depthwise_backprop_input(xp: ModuleType, dx_padded: Array, dy: Array, w: Array, geometry: ConvGeometry) -> None:
-    """dxp_[n, r*sh + i*dh, c*sw + j*dw, ch] += sum_m dy[n, r, c, ch, m] * w[i, j, ch, m], in place, per tap."""
+def _depthwise_backprop_input(xp: ModuleType, dy: Array, w: Array, geometry: ConvGeometry, dtype: Any) -> Array:
+    """dx[n, h, w, ch] = sum_k dx_wide[n, h, w, ch*m + k], where per tap
+    dx_wide_pad[n, r*sh + i*dh, c*sw + j*dw, ch*m + k] += dy[n, r, c, ch*m + k] * w[i, j, 0, ch*m + k].
+    """
     g = geometry
-    taps_filter = _depthwise_filter(w, g)
-    dy_taps = dy.reshape(g.batch, g.out_h, g.out_w, g.in_channels, g.group_out)
-    for i, j, (rows, cols) in _taps(g):
-        if g.group_out == 1:
-            dx_padded[:, rows, cols, :] += dy_taps[..., 0] * taps_filter[i, j, :, 0]
-        else:
-            dx_padded[:, rows, cols, :] += xp.einsum("nrcqm,qm->nrcq", dy_taps, taps_filter[i, j])
+    taps_filter = w.reshape(g.kernel_h, g.kernel_w, g.out_channels)
+    dx_padded = xp.zeros((g.batch, *g.padded_hw, g.out_channels), dtype=dtype)
+    product = None
+    for n0, n1, r0, r1 in _depthwise_blocks(xp, g):
+        dy_block = dy[n0:n1, r0:r1]
+        if product is None or product.shape != dy_block.shape:
+            product = xp.empty(dy_block.shape, dtype=dtype)
+        for i, j, rows, cols in _block_taps(g, r0, r1):
+            xp.multiply(dy_block, taps_filter[i, j], out=product)
+            dx_padded[n0:n1, rows, cols, :] += product
+    if g.group_out > 1:
+        # Summing the m copies as m strided slices measured ~10x faster than a reduction over a length-m axis.
+        wide, dx_padded = dx_padded, dx_padded[..., 0::g.group_out].copy()
+        for k in range(1, g.group_out):
+            dx_padded += wide[..., k::g.group_out]
+        del wide
+    return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))

@@ -7,8 +7,8 @@ from typing import Any, Iterator, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 
-from graphflow.ops.conv_math import (Array, Padding, Pads, array_namespace, crop_nhwc, pad_nhwc, resolve_padding_2d,
-                                     tap_window)
+from graphflow.ops.conv_math import (Array, Padding, Pads, array_namespace, crop_nhwc, pad_nhwc, pixel_blocks,
+                                     resolve_padding_2d, tap_window)
 
 
 class PoolGeometry(NamedTuple):
@@ -29,11 +29,17 @@ class PoolGeometry(NamedTuple):
         (top, bottom), (left, right) = self.pads
         return self.in_h + top + bottom, self.in_w + left + right
 
-    def taps(self) -> Iterator[Tuple[int, int, Tuple[slice, slice]]]:
-        """Window taps (i, j) in row-major order with the padded-input slices they read for every output."""
+    def blocks(self, xp: ModuleType) -> Iterator[Tuple[int, int, int, int]]:
+        """Blocks (n0, n1, r0, r1) of output pixels. A tap loop streams about four output-sized arrays; keeping a
+        block of them cache-resident measured 2-3x faster than sweeping whole-batch arrays once per tap.
+        """
+        return pixel_blocks(xp, self.batch, self.out_h, self.out_w, 4 * self.channels)
+
+    def taps(self, r0: int, r1: int) -> Iterator[Tuple[int, int, slice, slice]]:
+        """Window taps (i, j) in row-major order with the padded-input rows and columns read for output rows r0:r1."""
         for i in range(self.ksize[0]):
             for j in range(self.ksize[1]):
-                yield i, j, tap_window(i, j, 0, self.out_h, self.out_w, self.strides)
+                yield (i, j, *tap_window(i, j, r0, r1 - r0, self.out_w, self.strides))
 
 
 def pool_geometry(input_shape: Sequence[int], ksize: Sequence[int], strides: Sequence[int],
@@ -93,10 +99,14 @@ def max_pool_nhwc(x: Array, ksize: Sequence[int], strides: Sequence[int], paddin
     xp = xp or array_namespace(x)
     g = pool_geometry(x.shape, ksize, strides, padding)
     padded = pad_nhwc(xp, x, g.pads, _lowest(x.dtype))
-    y = None
-    for _, _, (rows, cols) in g.taps():
-        window = padded[:, rows, cols, :]
-        y = window.copy() if y is None else xp.maximum(y, window, out=y)
+    y = xp.empty((g.batch, g.out_h, g.out_w, g.channels), dtype=x.dtype)
+    for n0, n1, r0, r1 in g.blocks(xp):
+        y_block = y[n0:n1, r0:r1]
+        for i, j, rows, cols in g.taps(r0, r1):
+            if i == j == 0:
+                y_block[...] = padded[n0:n1, rows, cols, :]
+            else:
+                xp.maximum(y_block, padded[n0:n1, rows, cols, :], out=y_block)
     return y
 
 
@@ -106,10 +116,14 @@ def avg_pool_nhwc(x: Array, ksize: Sequence[int], strides: Sequence[int], paddin
     xp = xp or array_namespace(x)
     g = pool_geometry(x.shape, ksize, strides, padding)
     padded = pad_nhwc(xp, x, g.pads)
-    total = None
-    for _, _, (rows, cols) in g.taps():
-        window = padded[:, rows, cols, :]
-        total = window.copy() if total is None else xp.add(total, window, out=total)
+    total = xp.empty((g.batch, g.out_h, g.out_w, g.channels), dtype=x.dtype)
+    for n0, n1, r0, r1 in g.blocks(xp):
+        total_block = total[n0:n1, r0:r1]
+        for i, j, rows, cols in g.taps(r0, r1):
+            if i == j == 0:
+                total_block[...] = padded[n0:n1, rows, cols, :]
+            else:
+                total_block += padded[n0:n1, rows, cols, :]
     del padded
     total /= _window_counts(xp, g, x.dtype)
     return total
@@ -136,19 +150,24 @@ def max_pool_grad_nhwc(x: Array, y: Array, dy: Array, ksize: Sequence[int], stri
     # Padding is excluded by the validity masks below, so its value never matters.
     padded = pad_nhwc(xp, x, g.pads)
     dx_padded = xp.zeros((g.batch, *g.padded_hw, g.channels), dtype=dy.dtype)
-    # Buffers reused across taps: fresh temporaries per tap measured several times slower (page faults).
-    claimed = xp.zeros(y.shape, dtype=bool)
-    hit = xp.empty(y.shape, dtype=bool)
-    routed = xp.empty(dy.shape, dtype=dy.dtype)
-    for i, j, (rows, cols) in g.taps():
-        xp.equal(padded[:, rows, cols, :], y, out=hit)
-        valid = _tap_validity(g, i, j)
-        if valid is not None:
-            xp.logical_and(hit, xp.asarray(valid), out=hit)
-        xp.greater(hit, claimed, out=hit)  # for booleans, hit > claimed is "hit and not yet claimed"
-        xp.logical_or(claimed, hit, out=claimed)
-        xp.multiply(dy, hit, out=routed)
-        dx_padded[:, rows, cols, :] += routed
+    validity = {(i, j): _tap_validity(g, i, j) for i, j, _, _ in g.taps(0, g.out_h)}
+    buffers = None
+    for n0, n1, r0, r1 in g.blocks(xp):
+        y_block, dy_block = y[n0:n1, r0:r1], dy[n0:n1, r0:r1]
+        # Buffers reused across taps and blocks: fresh temporaries per tap measured several times slower.
+        if buffers is None or buffers[0].shape != y_block.shape:
+            buffers = (xp.empty(y_block.shape, dtype=bool), xp.empty(y_block.shape, dtype=bool),
+                       xp.empty(y_block.shape, dtype=dy.dtype))
+        claimed, hit, routed = buffers
+        claimed.fill(False)
+        for i, j, rows, cols in g.taps(r0, r1):
+            xp.equal(padded[n0:n1, rows, cols, :], y_block, out=hit)
+            if validity[i, j] is not None:
+                xp.logical_and(hit, xp.asarray(validity[i, j][r0:r1]), out=hit)
+            xp.greater(hit, claimed, out=hit)  # for booleans, hit > claimed is "hit and not yet claimed"
+            xp.logical_or(claimed, hit, out=claimed)
+            xp.multiply(dy_block, hit, out=routed)
+            dx_padded[n0:n1, rows, cols, :] += routed
     return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
 
 
@@ -160,8 +179,9 @@ def avg_pool_grad_nhwc(input_shape: Sequence[int], dy: Array, ksize: Sequence[in
     _check_pooled_shape(dy, g, "output gradient")
     share = dy / _window_counts(xp, g, dy.dtype)
     dx_padded = xp.zeros((g.batch, *g.padded_hw, g.channels), dtype=share.dtype)
-    for _, _, (rows, cols) in g.taps():
-        dx_padded[:, rows, cols, :] += share
+    for n0, n1, r0, r1 in g.blocks(xp):
+        for i, j, rows, cols in g.taps(r0, r1):
+            dx_padded[n0:n1, rows, cols, :] += share[n0:n1, r0:r1]
     return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))
 
 

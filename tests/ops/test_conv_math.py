@@ -172,11 +172,13 @@ def test_pointwise_and_strided_1x1(stride):
                                reference_backprop_filter(x, dy, w.shape, **kwargs), rtol=1e-12)
 
 
+@pytest.mark.parametrize("channels", [(4, 2, 6, (3, 2)), (3, 3, 6, (2, 3)), (3, 3, 3, (3, 3))],
+                         ids=["grouped", "depthwise_x2", "depthwise"])
 @pytest.mark.parametrize("block_elements", [1, 200, 5000])
-def test_blocking_across_images_and_rows(monkeypatch, block_elements, backprop_input_method):
+def test_blocking_across_images_and_rows(monkeypatch, block_elements, channels, backprop_input_method):
     """Tiny blocks force both the whole-image grouping and the cutting of one image into runs of rows."""
     monkeypatch.setattr(conv_math, "CPU_BLOCK_ELEMENTS", block_elements)
-    case = ((4, 2, 6, (3, 2)), "SAME", (2, 1), (1, 2), (7, 8), np.float64)
+    case = (channels, "SAME", (2, 1), (1, 2), (7, 8), np.float64)
     x, w, dy, kwargs = _setup(case, seed=5)
     np.testing.assert_allclose(conv2d_nhwc(x, w, **kwargs), reference_conv2d(x, w, **kwargs), rtol=1e-10)
     np.testing.assert_allclose(conv2d_backprop_input_nhwc(dy, w, x.shape, **kwargs),
@@ -232,6 +234,8 @@ def test_resolve_padding_2d_per_axis():
     assert resolve_padding_2d((5, 4), (3, 1), (1, 1), (1, 1), ((1, 1), (0, 2))) == ((5, 6), ((1, 1), (0, 2)))
     with pytest.raises(ValueError, match="padding must be"):
         resolve_padding_2d((5, 4), (3, 3), (1, 1), (1, 1), ((1, 1),))
+    with pytest.raises(ValueError, match="strides must be a"):
+        resolve_padding_2d((5, 4), (3, 3), (1, 1, 1, 1), (1, 1), "SAME")
 
 
 def test_conv_errors_are_clear():

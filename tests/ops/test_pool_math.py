@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from graphflow.ops import conv_math
 from graphflow.ops.conv_math import resolve_padding_2d
 from graphflow.ops.pool_math import avg_pool_grad_nhwc, avg_pool_nhwc, max_pool_grad_nhwc, max_pool_nhwc
 
@@ -140,6 +141,20 @@ def test_pool_grads_match_finite_differences(case):
             minus[index] -= epsilon
             numeric = (np.vdot(pool(plus, **kwargs), dy) - np.vdot(pool(minus, **kwargs), dy)) / (2 * epsilon)
             assert analytic[index] == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("block_elements", [1, 40, 400])
+def test_blocking_across_images_and_rows(monkeypatch, block_elements):
+    """Tiny blocks force both the whole-image grouping and the cutting of one image into runs of rows."""
+    monkeypatch.setattr(conv_math, "CPU_BLOCK_ELEMENTS", block_elements)
+    x, dy, kwargs = _setup(("SAME", (3, 3), (2, 1), (7, 8), np.float64), ties=True)
+    y = max_pool_nhwc(x, **kwargs)
+    np.testing.assert_array_equal(y, reference_max_pool(x, **kwargs))
+    np.testing.assert_allclose(avg_pool_nhwc(x, **kwargs), reference_avg_pool(x, **kwargs), rtol=1e-12)
+    np.testing.assert_allclose(max_pool_grad_nhwc(x, y, dy, **kwargs), reference_max_pool_grad(x, dy, **kwargs),
+                               rtol=1e-12)
+    np.testing.assert_allclose(avg_pool_grad_nhwc(x.shape, dy, **kwargs),
+                               reference_avg_pool_grad(x.shape, dy, **kwargs), rtol=1e-12)
 
 
 def test_max_pool_grad_tie_goes_to_first_element_only():
