@@ -87,7 +87,7 @@ def check_gradients(build: Callable[..., Any], arrays: Sequence[np.ndarray], gra
                 assert g is not None, f"no gradient for input {i}"
             analytic = sess.run(grads, feed)
             for i, g in zip(wrt, analytic):
-                numeric = np.zeros_like(arrays[i])
+                numeric = np.zeros(arrays[i].shape, dtype=arrays[i].dtype)  # C order: flat below must be a view
                 flat = numeric.reshape(-1)
                 for j in range(arrays[i].size):
                     shifted = [a.copy() for a in arrays]

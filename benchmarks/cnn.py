@@ -1,0 +1,206 @@
+"""Convolution speed through graphflow Sessions next to numpy's sgemm, and "Deep MNIST" training next to peers.
+
+Run from the repository root: python -m benchmarks.cnn [--repeats 5] [--steps 20] [--runs 3] [--skip-layers]
+
+(1) Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter ops, each run alone by Session.run on fed arrays, in
+GFLOP/s counting 2 * M * K * N for the convolution's GEMM (M = batch * out_h * out_w, K = kH * kW * Cin,
+N = Cout), next to numpy's float32 matmul of contiguous (M, K) @ (K, N) operands and the 4096^2 sgemm rate.
+(2) Deep MNIST training: 28x28x1 -> conv 5x5x32 SAME + relu -> max pool 2 -> conv 5x5x64 SAME + relu -> max pool 2
+-> fc 1024 relu -> fc 10, batch 64, Adam 1e-4, softmax cross-entropy on random data. Each framework runs in its own
+subprocess, so its peak memory (ru_maxrss) is its own; samples/s is the median over --runs runs of --steps steps.
+PyTorch (CPU) and TensorFlow 1 run only when importable.
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+# (name, batch, height, width, in_channels, kernel, out_channels); SAME padding, stride 1.
+LAYERS = [
+    ("28x28x1->32 5x5", 64, 28, 28, 1, 5, 32),
+    ("14x14x32->64 5x5", 64, 14, 14, 32, 5, 64),
+    ("56x56x64->64 3x3", 32, 56, 56, 64, 3, 64),
+    ("28x28x128->128 3x3", 32, 28, 28, 128, 3, 128),
+]
+BATCH, LEARNING_RATE, WARMUP = 64, 1e-4, 3
+
+
+def median_seconds(function, repeats):
+    function()  # warm up: compile the Plan, page in buffers, start BLAS threads
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sgemm_gflops(m, k, n, repeats, rng):
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    return 2e-9 * m * k * n / median_seconds(lambda: a @ b, repeats)
+
+
+def conv_layers(repeats):
+    import graphflow as gf
+    from graphflow.ops.conv_ops import conv2d, conv2d_backprop_filter, conv2d_backprop_input
+
+    rng = np.random.default_rng(0)
+    print(f"numpy sgemm 4096^2: {sgemm_gflops(4096, 4096, 4096, repeats, rng):.1f} GFLOP/s")
+    print(f"{'layer':20} {'batch':>5} {'op':>21} {'GEMM (M, K, N)':>22} {'GFLOP/s':>8} {'sgemm':>7} {'ratio':>6}")
+    for name, batch, height, width, channels, kernel, out_channels in LAYERS:
+        x = rng.standard_normal((batch, height, width, channels), dtype=np.float32)
+        w = rng.standard_normal((kernel, kernel, channels, out_channels), dtype=np.float32)
+        dy = rng.standard_normal((batch, height, width, out_channels), dtype=np.float32)
+        m, k, n = batch * height * width, kernel * kernel * channels, out_channels
+        graph = gf.Graph()
+        with graph.as_default():
+            xs, ws, dys = (gf.placeholder(gf.float32, a.shape) for a in (x, w, dy))
+            ops = [("Conv2D", conv2d(xs, ws, 1, "SAME"), (m, k, n)),
+                   ("Conv2DBackpropInput", conv2d_backprop_input(x.shape, ws, dys, 1, "SAME"), (m, n, k)),
+                   ("Conv2DBackpropFilter", conv2d_backprop_filter(xs, w.shape, dys, 1, "SAME"), (k, m, n))]
+            feed = {xs: x, ws: w, dys: dy}
+            with gf.Session(graph=graph) as sess:
+                for op_name, tensor, gemm in ops:
+                    seconds = median_seconds(lambda: sess.run(tensor, feed), repeats)
+                    rate = 2e-9 * m * k * n / seconds
+                    reference = sgemm_gflops(*gemm, repeats, rng)
+                    print(f"{name:20} {batch:5d} {op_name:>21} {str(gemm):>22} {rate:8.1f} {reference:7.1f} "
+                          f"{rate / reference:6.2f}")
+
+
+# --- Deep MNIST workers: each returns a `step(images, labels) -> loss` function --------------------------------------
+def graphflow_worker():
+    import graphflow as gf
+    from graphflow.ops.conv_ops import conv2d
+    from graphflow.ops.pool_ops import max_pool
+
+    gf.set_random_seed(0)
+    x = gf.placeholder(gf.float32, [None, 28, 28, 1])
+    labels = gf.placeholder(gf.int64, [None])
+
+    def weight(shape):
+        return gf.Variable(gf.truncated_normal(shape, stddev=0.1))
+
+    def bias(size):
+        return gf.Variable(gf.constant(0.1, shape=[size]))
+
+    h = gf.nn.relu(conv2d(x, weight([5, 5, 1, 32]), [1, 1, 1, 1], "SAME") + bias(32))
+    h = max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+    h = gf.nn.relu(conv2d(h, weight([5, 5, 32, 64]), [1, 1, 1, 1], "SAME") + bias(64))
+    h = max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+    h = gf.nn.relu(gf.matmul(gf.reshape(h, [-1, 7 * 7 * 64]), weight([7 * 7 * 64, 1024])) + bias(1024))
+    logits = gf.matmul(h, weight([1024, 10])) + bias(10)
+    loss = gf.reduce_mean(gf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    train = gf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
+    sess = gf.Session()
+    sess.run(gf.global_variables_initializer())
+    return lambda images, targets: sess.run([train, loss], {x: images, labels: targets})[1]
+
+
+def torch_worker():
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(7 * 7 * 64, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+
+    def step(images, targets):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(images).permute(0, 3, 1, 2)),
+                                                 torch.from_numpy(targets))
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+    return step
+
+
+def tensorflow_worker():
+    import tensorflow.compat.v1 as tf
+
+    tf.disable_eager_execution()
+    tf.set_random_seed(0)
+    x = tf.placeholder(tf.float32, [None, 28, 28, 1])
+    labels = tf.placeholder(tf.int64, [None])
+
+    def weight(shape):
+        return tf.Variable(tf.truncated_normal(shape, stddev=0.1))
+
+    h = tf.nn.relu(tf.nn.conv2d(x, weight([5, 5, 1, 32]), [1, 1, 1, 1], "SAME") + tf.Variable(tf.fill([32], 0.1)))
+    h = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+    h = tf.nn.relu(tf.nn.conv2d(h, weight([5, 5, 32, 64]), [1, 1, 1, 1], "SAME") + tf.Variable(tf.fill([64], 0.1)))
+    h = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+    h = tf.nn.relu(tf.matmul(tf.reshape(h, [-1, 7 * 7 * 64]), weight([7 * 7 * 64, 1024])))
+    logits = tf.matmul(h, weight([1024, 10]))
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    train = tf.train.AdamOptimizer(LEARNING_RATE).minimize(loss)
+    sess = tf.Session()
+    sess.run(tf.global_variables_initializer())
+    return lambda images, targets: sess.run([train, loss], {x: images, labels: targets})[1]
+
+
+WORKERS = {"graphflow": graphflow_worker, "pytorch": torch_worker, "tensorflow": tensorflow_worker}
+
+
+def run_worker(name, steps, runs):
+    """Runs in the subprocess: prints one JSON line with samples/s per run, peak RSS and the last loss."""
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((BATCH * 4, 28, 28, 1)).astype(np.float32)
+    targets = rng.integers(0, 10, BATCH * 4).astype(np.int64)
+    step = WORKERS[name]()
+    loss = None
+    for i in range(WARMUP):
+        loss = step(images[:BATCH], targets[:BATCH])
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for i in range(steps):
+            j = (i % 4) * BATCH
+            loss = step(images[j:j + BATCH], targets[j:j + BATCH])
+        rates.append(steps * BATCH / (time.perf_counter() - start))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rates": rates, "peak_mib": peak_mib, "loss": float(loss)}))
+
+
+def deep_mnist(steps, runs):
+    print(f"\nDeep MNIST training, batch {BATCH}, Adam {LEARNING_RATE}: median of {runs} runs x {steps} steps")
+    print(f"{'framework':12} {'samples/s':>10} {'peak RSS MiB':>13} {'last loss':>10}")
+    for name in WORKERS:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.cnn", "--worker", name, "--steps", str(steps),
+                               "--runs", str(runs)], capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            print(f"{name:12} not run: {last}")
+            continue
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{name:12} {statistics.median(result['rates']):10.1f} {result['peak_mib']:13.0f} "
+              f"{result['loss']:10.3f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per conv measurement (median reported)")
+    parser.add_argument("--steps", type=int, default=20, help="training steps per timed run")
+    parser.add_argument("--runs", type=int, default=3, help="timed training runs (median reported)")
+    parser.add_argument("--skip-layers", action="store_true", help="only the Deep MNIST comparison")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        run_worker(args.worker, args.steps, args.runs)
+        return
+    if not args.skip_layers:
+        conv_layers(args.repeats)
+    deep_mnist(args.steps, args.runs)
+
+
+if __name__ == "__main__":
+    main()
