@@ -84,7 +84,8 @@ def _dot(args: argparse.Namespace) -> int:
     if fmt not in ("svg", "png", "pdf"):
         print(f"graphflow dot: unsupported output format {fmt!r} (use .svg, .png or .pdf)", file=sys.stderr)
         return 2
-    path = viz_dot.render(graph_def, args.output, format=fmt, collapse_gradients=args.collapse_gradients)
+    path = viz_dot.render(graph_def, args.output, format=fmt, collapse_gradients=args.collapse_gradients,
+                          collapse_scopes=args.collapse)
     print(path)
     return 0
 
@@ -93,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="graphflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train the classic CNN on the bundled digits and write a run folder")
-    demo.add_argument("--epochs", type=int, default=15)
+    demo.add_argument("--epochs", type=int, default=20)
     demo.add_argument("--batch-size", type=int, default=32)
     demo.add_argument("--optimizer", default="adam", choices=["adam", "momentum", "sgd", "rmsprop", "adagrad"])
     demo.add_argument("--learning-rate", type=float, default=None, help="default depends on the optimizer")
@@ -108,7 +109,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     dot = sub.add_parser("dot", help="draw a GraphDef file with graphviz")
     dot.add_argument("file")
     dot.add_argument("-o", "--output", default="graph.svg")
-    dot.add_argument("--collapse-gradients", action="store_true")
+    dot.add_argument("--collapse-gradients", action="store_true", help="draw the gradient ops as one box")
+    dot.add_argument("--collapse", action="append", default=[], metavar="SCOPE",
+                     help="draw name scope SCOPE as one box (repeatable), e.g. --collapse Adam --collapse save")
     dot.set_defaults(func=_dot)
     args = parser.parse_args(argv)
     from .framework.errors import OpError

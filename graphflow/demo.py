@@ -19,7 +19,7 @@ OPTIMIZERS = {
     "rmsprop": lambda lr: gf.train.RMSPropOptimizer(lr),
     "adagrad": lambda lr: gf.train.AdagradOptimizer(lr),
 }
-DEFAULT_LEARNING_RATES = {"adam": 1e-3, "momentum": 0.02, "sgd": 0.1, "rmsprop": 1e-3, "adagrad": 0.05}
+DEFAULT_LEARNING_RATES = {"adam": 2e-3, "momentum": 0.02, "sgd": 0.1, "rmsprop": 1e-3, "adagrad": 0.05}
 
 
 def build_model(image_shape, num_classes: int = 10, seed: int = 0):
@@ -95,7 +95,7 @@ class _Progress:
             sys.stdout.write("\n")
 
 
-def run_demo(epochs: int = 15, batch_size: int = 32, optimizer: str = "adam", learning_rate: Optional[float] = None,
+def run_demo(epochs: int = 20, batch_size: int = 32, optimizer: str = "adam", learning_rate: Optional[float] = None,
              out_dir: Optional[str] = None, seed: int = 0, progress: bool = True, mnist_dir: Optional[str] = None,
              log=print) -> Dict[str, Any]:
     """Trains the CNN and writes the run folder. Returns the final metrics and where things were written."""
@@ -103,14 +103,17 @@ def run_demo(epochs: int = 15, batch_size: int = 32, optimizer: str = "adam", le
         raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
     train, test = _load_data(mnist_dir, seed)
     out_dir = out_dir or os.path.join("runs", time.strftime("demo-%Y%m%d-%H%M%S"))
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(os.path.join(out_dir, "checkpoint"), exist_ok=True)
     lr = learning_rate if learning_rate is not None else DEFAULT_LEARNING_RATES[optimizer]
 
     graph = gf.Graph()
     with graph.as_default():
         model = build_model(train.images.shape[1:], seed=seed)
         global_step = gf.train.get_or_create_global_step()
-        train_op = OPTIMIZERS[optimizer](lr).minimize(model["loss"], global_step=global_step)
+        steps_per_epoch = -(-len(train.images) // batch_size)
+        # decay the rate tenfold over the run: fast progress early, a steady finish
+        rate = gf.train.exponential_decay(lr, global_step, decay_steps=epochs * steps_per_epoch, decay_rate=0.1)
+        train_op = OPTIMIZERS[optimizer](rate).minimize(model["loss"], global_step=global_step)
         gf.summary.scalar("loss", model["loss"])
         gf.summary.scalar("accuracy", model["accuracy"])
         for w in model["weights"]:
@@ -122,8 +125,12 @@ def run_demo(epochs: int = 15, batch_size: int = 32, optimizer: str = "adam", le
 
     writer = gf.summary.FileWriter(os.path.join(out_dir, "logs"), graph=graph)
     gf.train.write_graph(graph, out_dir, "graph.pbtxt", as_text=True)
-    gf.viz.render(graph, os.path.join(out_dir, "graph.svg"), format="svg")
-    steps_per_epoch = -(-len(train.images) // batch_size)
+    try:
+        # the model in full; gradients, optimizer and saver as one box each, so the picture stays readable
+        gf.viz.render(graph, os.path.join(out_dir, "graph.svg"), format="svg", collapse_gradients=True,
+                      collapse_scopes=[train_op.name, "save", "ExponentialDecay"])
+    except Exception as e:  # a missing or failing `dot` binary must not cost the user the training run
+        log(f"graph.svg skipped: graphviz could not draw the graph ({type(e).__name__}: {str(e)[:200]})")
     bar = _Progress(epochs * steps_per_epoch, progress)
     history = []
     started = time.perf_counter()

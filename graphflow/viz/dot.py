@@ -10,6 +10,7 @@ import graphviz
 
 from ..framework import registry
 from ..framework.graph import Graph
+from ..framework.tensor import register_service
 from ..proto import graph_pb2
 
 GraphLike = Union[Graph, graph_pb2.GraphDef]
@@ -145,8 +146,21 @@ def _scope_tree(nodes: Iterable[VizNode]) -> _Scope:
     return root
 
 
+def _collapsed_root(name: str, scopes: Tuple[str, ...]) -> Optional[str]:
+    """The scope in `scopes` that `name` belongs to: its first component is the scope, or any component is the
+    scope or a numbered copy of it (an optimizer's slots live under each variable: 'w/Adam', 'w/Adam_1')."""
+    parts = name.split("/")
+    for scope in scopes:
+        if name == scope or name.startswith(scope + "/"):
+            return scope
+        numbered = re.compile(re.escape(scope) + r"(_\d+)?")
+        if any(numbered.fullmatch(part) for part in parts[1:]):
+            return scope
+    return None
+
+
 def to_dot(graph: GraphLike, collapse_gradients: bool = False, show_shapes: bool = True, rankdir: str = "TB",
-           name: str = "graphflow") -> graphviz.Digraph:
+           name: str = "graphflow", collapse_scopes: Iterable[str] = ()) -> graphviz.Digraph:
     """A graphviz Digraph of a Graph or GraphDef.
 
     Each name scope is a (nested) cluster; nodes show the op's last name component and its type; placeholders,
@@ -157,6 +171,8 @@ def to_dot(graph: GraphLike, collapse_gradients: bool = False, show_shapes: bool
     Args:
         graph: a Graph, or a GraphDef (shapes then come from `_output_shapes`, if written).
         collapse_gradients: draw each `gradients*` scope as one node.
+        collapse_scopes: name scopes drawn as one node each, e.g. the optimizer's "Adam" (its slot variables under
+            each model variable, 'w/Adam', join that node) or the Saver's "save".
         show_shapes: label data edges with shapes.
         rankdir: graphviz layout direction ("TB", "LR", …).
         name: the digraph's name.
@@ -164,14 +180,19 @@ def to_dot(graph: GraphLike, collapse_gradients: bool = False, show_shapes: bool
         A graphviz.Digraph (`.source` is the dot text; `.render(...)` writes a file; notebooks display it).
     """
     nodes, edges = graph_structure(graph)
-    dot = graphviz.Digraph(name=name, graph_attr={"rankdir": rankdir, "compound": "true", "fontname": "Helvetica"},
+    # newrank: graphviz's default ranking fails ("trouble in init_rank") on some nested-cluster graphs
+    graph_attr = {"rankdir": rankdir, "compound": "true", "newrank": "true", "fontname": "Helvetica"}
+    dot = graphviz.Digraph(name=name, graph_attr=graph_attr,
                            node_attr={"fontname": "Helvetica", "fontsize": "10"},
                            edge_attr={"fontname": "Helvetica", "fontsize": "8"})
     rename: Dict[str, str] = {}
-    if collapse_gradients:
+    collapsed = tuple(collapse_scopes)
+    if collapse_gradients or collapsed:
         kept = []
         for node in nodes:
-            root = _gradient_root(node.name)
+            root = _gradient_root(node.name) if collapse_gradients else None
+            if root is None:
+                root = _collapsed_root(node.name, collapsed)
             if root is None:
                 kept.append(node)
             else:
@@ -180,8 +201,10 @@ def to_dot(graph: GraphLike, collapse_gradients: bool = False, show_shapes: bool
         for root in rename.values():
             counts[root] = counts.get(root, 0) + 1
         for root, count in counts.items():
-            dot.node(root, label=f"{root}\\n({count} ops)", shape="box3d", style="filled", fillcolor=_GRADIENT_FILL,
-                     color="#c0392b", tooltip=f"{count} gradient ops under {root}/")
+            colours = ({"fillcolor": _GRADIENT_FILL, "color": "#c0392b"} if _GRADIENT_SCOPE.fullmatch(root)
+                       else {"fillcolor": "#eeeeee", "color": "grey40"})
+            dot.node(root, label=f"{root}\\n({count} ops)", shape="box3d", style="filled",
+                     tooltip=f"{count} ops under {root}/", **colours)
         nodes = kept
     _emit_scope(dot, _scope_tree(nodes), in_gradients=False)
     seen = set()
@@ -189,7 +212,7 @@ def to_dot(graph: GraphLike, collapse_gradients: bool = False, show_shapes: bool
         src, dst = rename.get(edge.src, edge.src), rename.get(edge.dst, edge.dst)
         if src == dst:
             continue
-        key = (src, dst, edge.control, edge.tensor if not collapse_gradients else None)
+        key = (src, dst, edge.control, edge.tensor if not rename else None)
         if key in seen:
             continue
         seen.add(key)
@@ -237,3 +260,6 @@ def render(graph: GraphLike, path: str, format: str = "svg", **options: Any) -> 
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     return to_dot(graph, **options).render(outfile=path, format=format, cleanup=True)
+
+
+register_service("repr_svg", lambda graph: to_dot(graph)._repr_image_svg_xml())
