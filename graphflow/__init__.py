@@ -27,6 +27,7 @@ from .train.clip_ops import clip_by_average_norm, clip_by_global_norm, clip_by_n
 from .proto.config_pb2 import RunMetadata, RunOptions
 from .summary import Event, HistogramProto, SessionLog, Summary
 from .runtime import timeline
+from .io import graph_def as _graph_def  # noqa: F401 - installs Operation.node_def and Graph.as_graph_def
 from .io.importer import import_graph_def
 from .io.tensor_proto import make_ndarray, make_tensor_proto
 from .proto.attr_value_pb2 import AttrValue

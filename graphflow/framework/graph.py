@@ -10,7 +10,7 @@ import threading
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from . import registry
-from .tensor import Operation, Tensor
+from .tensor import Operation, Tensor, service
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -109,6 +109,8 @@ class Graph:
                 full_name = name[:-1]
                 if full_name in self._by_name:
                     raise ValueError(f"Duplicate op name {full_name!r} at {user_call_site()}")
+                # mark it taken (if its name scope has not already), or a later op asking for it would get it too
+                self._names_in_use.setdefault(full_name.lower(), 1)
             else:
                 full_name = self.unique_name(name or op_type)
             controls = list(control_inputs)
@@ -316,12 +318,10 @@ class Graph:
         return self._version
 
     def as_graph_def(self, add_shapes: bool = False, from_version: Optional[int] = None):
-        from ..io import graph_def as _graph_def  # serialisation sits above the framework
-        return _graph_def.graph_to_graph_def(self, add_shapes=add_shapes)
+        return service("graph_def")(self, add_shapes=add_shapes)
 
     def _repr_svg_(self) -> str:
-        from ..viz import dot as _dot  # visualisation sits above the framework
-        return _dot.to_dot(self)._repr_image_svg_xml()
+        return service("repr_svg")(self)
 
     def __len__(self) -> int:
         return len(self._ops)

@@ -15,6 +15,26 @@ def register_overload(name: str, fn: Callable[..., Any]) -> None:
     _OVERLOADS[name] = fn
 
 
+# Layers above the framework install the features TF1 hangs on graph objects (NodeDef/GraphDef export, Session
+# lookup for eval/run, SVG drawing) here, so the framework imports none of them: "node_def", "graph_def",
+# "session_for", "repr_svg".
+_SERVICES: Dict[str, Callable[..., Any]] = {}
+
+
+def register_service(name: str, fn: Callable[..., Any]) -> None:
+    """Installs the function behind a graph-object feature provided by a higher layer (e.g. "graph_def")."""
+    _SERVICES[name] = fn
+
+
+def service(name: str) -> Callable[..., Any]:
+    """The function registered under `name`; RuntimeError naming it when its module was never imported."""
+    try:
+        return _SERVICES[name]
+    except KeyError:
+        raise RuntimeError(f"graphflow's {name!r} support is not loaded: import graphflow, not only "
+                           "graphflow.framework") from None
+
+
 class Operation:
     """A node: an op type, input Tensors, attrs and output Tensors. Created only through `Graph.create_op`."""
 
@@ -50,8 +70,7 @@ class Operation:
 
     @property
     def node_def(self):
-        from ..io import graph_def as _graph_def  # serialisation sits above the framework; import lazily
-        return _graph_def.node_def_of(self)
+        return service("node_def")(self)
 
     def _set_device(self, device: str) -> None:
         self._device = device
@@ -71,8 +90,7 @@ class Operation:
 
     def run(self, feed_dict=None, session=None) -> None:
         """Runs this operation in `session` (default: the default session)."""
-        from ..runtime.session import _session_for  # runtime sits above the framework
-        _session_for(session, self.graph).run(self, feed_dict=feed_dict)
+        service("session_for")(session, self.graph).run(self, feed_dict=feed_dict)
 
     def __repr__(self) -> str:
         return f"<gf.Operation '{self.name}' type={self.type}>"
@@ -124,8 +142,7 @@ class Tensor:
 
     def eval(self, feed_dict=None, session=None):
         """Evaluates this tensor in `session` (default: the default session)."""
-        from ..runtime.session import _session_for
-        return _session_for(session, self.graph).run(self, feed_dict=feed_dict)
+        return service("session_for")(session, self.graph).run(self, feed_dict=feed_dict)
 
     def __repr__(self) -> str:
         return f"<gf.Tensor '{self.name}' shape={self._shape} dtype={self.dtype.name}>"

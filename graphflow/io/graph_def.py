@@ -10,6 +10,7 @@ from google.protobuf.message import DecodeError
 from ..framework import dtypes
 from ..framework.errors import DataLossError
 from ..framework.shapes import TensorShape
+from ..framework.tensor import register_service
 from ..proto import attr_value_pb2, graph_pb2, node_def_pb2
 from .tensor_proto import make_ndarray, make_tensor_proto, shape_from_proto, shape_to_proto
 
@@ -236,3 +237,7 @@ def read_message(path: str, message_type: type) -> Any:
             return parse_message(data, message_type, as_text=True)
         except ValueError:
             raise binary_error from None
+
+
+register_service("node_def", node_def_of)
+register_service("graph_def", graph_to_graph_def)

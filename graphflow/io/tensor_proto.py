@@ -73,16 +73,33 @@ def make_tensor_proto(values: Any, dtype: Any = None, shape: Any = None) -> tens
                 array = array.reshape(target)
             else:
                 raise ValueError(f"Cannot make a tensor of shape {target} from {array.size} values")
+    return ndarray_to_tensor_proto(array, dt)
+
+
+def ndarray_to_tensor_proto(array: np.ndarray, dtype: Any = None,
+                            inline_limit: int = _INLINE_LIMIT) -> tensor_pb2.TensorProto:
+    """Encodes a numpy array, already of its final shape and values, as a TensorProto.
+
+    Args:
+        array: the values (an object array of bytes/str for strings).
+        dtype: element type (default: the array's own).
+        inline_limit: arrays of at most this many elements go in the typed `*_val` field, larger ones in
+            `tensor_content`; 0 puts every non-empty numeric array in `tensor_content`.
+
+    Returns:
+        A TensorProto; strings always go in `string_val`.
+    """
+    dt = dtypes.as_dtype(dtype if dtype is not None else array.dtype)
     proto = tensor_pb2.TensorProto(dtype=dt.as_datatype_enum, tensor_shape=shape_to_proto(array.shape))
     if dt == dtypes.string:
         proto.string_val.extend(v if isinstance(v, bytes) else str(v).encode("utf-8") for v in array.reshape(-1))
         return proto
     if dt not in _VAL_FIELD:
         raise TypeError(f"Cannot encode dtype {dt.name} as a TensorProto")
-    if array.size > _INLINE_LIMIT:
+    if array.size > inline_limit:
         proto.tensor_content = np.ascontiguousarray(array, dtype=dt.numpy.newbyteorder("<")).tobytes()
         return proto
-    flat = array.reshape(-1)
+    flat = np.asarray(array, dtype=dt.numpy).reshape(-1)
     if dt == dtypes.float16:
         flat = flat.view(np.uint16)
     getattr(proto, _VAL_FIELD[dt]).extend(flat.tolist())
@@ -96,6 +113,16 @@ def make_ndarray(tensor: tensor_pb2.TensorProto) -> np.ndarray:
         TypeError: the dtype has no graphflow equivalent.
         DataLossError: the stored bytes or values do not match the declared shape.
     """
+    return tensor_proto_to_ndarray(tensor)
+
+
+def tensor_proto_to_ndarray(tensor: tensor_pb2.TensorProto, strings_as_bytes: bool = False) -> np.ndarray:
+    """make_ndarray, optionally keeping strings as the stored bytes (checkpoints round-trip them unchanged).
+
+    Raises:
+        TypeError: the dtype has no graphflow equivalent.
+        DataLossError: the stored bytes or values do not match the declared shape.
+    """
     dt = dtypes.as_dtype(tensor.dtype)
     shape = shape_from_proto(tensor.tensor_shape)
     if not shape.is_fully_defined():
@@ -103,7 +130,7 @@ def make_ndarray(tensor: tensor_pb2.TensorProto) -> np.ndarray:
     dims = tuple(shape.dims)
     size = int(np.prod(dims, dtype=np.int64))
     if dt == dtypes.string:
-        values = [_decode(v) for v in tensor.string_val]
+        values = list(tensor.string_val) if strings_as_bytes else [_decode(v) for v in tensor.string_val]
         array = np.empty(len(values), dtype=object)
         array[:] = values
     elif tensor.tensor_content:

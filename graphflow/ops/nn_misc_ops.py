@@ -14,24 +14,9 @@ from ..framework.tensor import Tensor
 from . import math_ops, shape_ops
 from .builder import FLOATS, NUMERIC, apply_op, const_value
 from .nn_ops import NNOp
+from .random_ops import seed_attrs
 
 __all__ = ["dropout", "embedding_lookup", "in_top_k", "top_k"]
-
-_DEFAULT_GRAPH_SEED = 87654321  # TF's seed for ops given an op seed but no graph seed
-
-
-def _op_seeds(graph, op_seed: Optional[int]) -> Tuple[int, int]:
-    """TF1's get_seed: (graph seed, op seed) for the `seed`/`seed2` attrs of a random op; (0, 0) means unseeded."""
-    if graph.seed is not None:
-        seeds = (graph.seed, op_seed if op_seed is not None else graph._last_id)
-    elif op_seed is not None:
-        seeds = (_DEFAULT_GRAPH_SEED, op_seed)
-    else:
-        return 0, 0
-    if seeds == (0, 0):
-        return 0, 2 ** 31 - 1  # (0, 0) would read as "unseeded"
-    return int(seeds[0]), int(seeds[1])
-
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Dropout
@@ -132,9 +117,8 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: Option
                 raise ValueError("dropout: noise_shape must be known when the graph is built (a list or constant)")
             noise_shape = np.asarray(value).tolist()
         noise = [-1 if d is None else int(d) for d in noise_shape]
-    seed1, seed2 = _op_seeds(graph, seed)
     with graph.name_scope(name or "dropout"):
-        y, _ = apply_op("Dropout", [x, rate_t], {"seed": seed1, "seed2": seed2, "noise_shape": noise})
+        y, _ = apply_op("Dropout", [x, rate_t], {**seed_attrs(seed, graph), "noise_shape": noise})
     return y
 
 

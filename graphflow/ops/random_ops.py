@@ -7,7 +7,7 @@ import numpy as np
 
 from ..framework import dtypes
 from ..framework.convert import convert_to_tensor
-from ..framework.graph import get_default_graph
+from ..framework.graph import Graph, get_default_graph
 from ..framework.registry import REQUIRED, OpDef, register_op
 from ..framework.shapes import TensorShape
 from ..framework.tensor import Tensor
@@ -24,7 +24,7 @@ def _truncate_seed(seed: int) -> int:
     return int(seed) % _MAXINT32
 
 
-def get_seed(op_seed: Optional[int]) -> Tuple[Optional[int], Optional[int]]:
+def get_seed(op_seed: Optional[int], graph: Optional[Graph] = None) -> Tuple[Optional[int], Optional[int]]:
     """The (graph seed, op seed) pair a random op uses, following TF1's rules.
 
     - graph seed set, op seed not: the op seed is derived from the graph's op count, so a rebuilt graph gives
@@ -34,14 +34,16 @@ def get_seed(op_seed: Optional[int]) -> Tuple[Optional[int], Optional[int]]:
 
     Args:
         op_seed: the seed passed to the op builder, or None.
+        graph: the graph the op goes in (default: the default graph).
 
     Returns:
         (seed, seed2), where (0, 0) is avoided because it means "nondeterministic" to the kernels.
     """
-    graph_seed = get_default_graph().seed
+    graph = graph if graph is not None else get_default_graph()
+    graph_seed = graph.seed
     if graph_seed is not None:
         if op_seed is None:
-            op_seed = get_default_graph()._last_id
+            op_seed = graph._last_id
         seeds = _truncate_seed(graph_seed), _truncate_seed(op_seed)
     elif op_seed is not None:
         seeds = DEFAULT_GRAPH_SEED, _truncate_seed(op_seed)
@@ -52,8 +54,9 @@ def get_seed(op_seed: Optional[int]) -> Tuple[Optional[int], Optional[int]]:
     return seeds
 
 
-def _seed_attrs(seed: Optional[int]) -> dict:
-    seed1, seed2 = get_seed(seed)
+def seed_attrs(seed: Optional[int], graph: Optional[Graph] = None) -> dict:
+    """The `seed`/`seed2` attrs of a random op built with op seed `seed` in `graph` (0, 0: unseeded)."""
+    seed1, seed2 = get_seed(seed, graph)
     return {"seed": seed1 or 0, "seed2": seed2 or 0}
 
 
@@ -211,7 +214,7 @@ def _scaled(op_type: str, shape: Any, loc: Any, scale: Any, dtype: Any, seed: Op
         shape_t = _shape_tensor(shape, graph)
         scale_t = convert_to_tensor(scale, dtype=dtype, graph=graph)
         loc_t = convert_to_tensor(loc, dtype=dtype, graph=graph)
-        draw = graph.create_op(op_type, [shape_t], {"dtype": dtype, **_seed_attrs(seed)},
+        draw = graph.create_op(op_type, [shape_t], {"dtype": dtype, **seed_attrs(seed, graph)},
                                name=op_type).outputs[0]
         # the result is named after the scope ("random_normal"), as in TF1
         return graph.create_op("Add", [draw * scale_t, loc_t], name=scope).outputs[0]
@@ -267,7 +270,8 @@ def random_uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any =
             shape_t = _shape_tensor(shape, graph)
             low = convert_to_tensor(minval, dtype=dtype, graph=graph)
             high = convert_to_tensor(maxval, dtype=dtype, graph=graph)
-            return graph.create_op("RandomUniformInt", [shape_t, low, high], {"Tout": dtype, **_seed_attrs(seed)},
+            attrs = {"Tout": dtype, **seed_attrs(seed, graph)}
+            return graph.create_op("RandomUniformInt", [shape_t, low, high], attrs,
                                    name=scope).outputs[0]
     if maxval is None:
         maxval = 1
@@ -275,7 +279,7 @@ def random_uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any =
         shape_t = _shape_tensor(shape, graph)
         low = convert_to_tensor(minval, dtype=dtype, graph=graph)
         high = convert_to_tensor(maxval, dtype=dtype, graph=graph)
-        draw = graph.create_op("RandomUniform", [shape_t], {"dtype": dtype, **_seed_attrs(seed)},
+        draw = graph.create_op("RandomUniform", [shape_t], {"dtype": dtype, **seed_attrs(seed, graph)},
                                name="RandomUniform").outputs[0]
         return graph.create_op("Add", [draw * (high - low), low], name=scope).outputs[0]
 
@@ -283,4 +287,4 @@ def random_uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any =
 def random_shuffle(value: Any, seed: Optional[int] = None, name: Optional[str] = None) -> Tensor:
     """Randomly shuffles `value` along its first dimension."""
     x = convert_to_tensor(value)
-    return x.graph.create_op("RandomShuffle", [x], _seed_attrs(seed), name=name or "RandomShuffle").outputs[0]
+    return x.graph.create_op("RandomShuffle", [x], seed_attrs(seed, x.graph), name=name or "RandomShuffle").outputs[0]

@@ -265,14 +265,17 @@ def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: Optional[boo
                      reduction_indices: Any = None, keep_dims: Optional[bool] = None):
     """log(sum(exp(x))) across `axis`, stable for large values (the max is subtracted first)."""
     from . import array_ops
-    from .math_ops import exp, log
+    from .math_ops import exp, is_finite, log, where_
     x = convert_to_tensor(input_tensor)
+    axis = axis if axis is not None else reduction_indices
     keep = bool(keepdims if keepdims is not None else (keep_dims or False))
     with x.graph.name_scope(name or "ReduceLogSumExp"):
-        peak = array_ops.stop_gradient(reduce_max(x, axis, keepdims=True))
+        raw_peak = reduce_max(x, axis, keepdims=True)
+        # an all -inf slice has peak -inf, and x - peak would be NaN; shifting it by 0 instead gives log(0) = -inf
+        peak = array_ops.stop_gradient(where_(is_finite(raw_peak), raw_peak, array_ops.zeros_like(raw_peak)))
         result = log(reduce_sum(exp(x - peak), axis, keepdims=True)) + peak
         if not keep:
-            result = reduce_sum(result, axis if axis is not None else reduction_indices, keepdims=False)
+            result = reduce_sum(result, axis, keepdims=False)
         return result
 
 

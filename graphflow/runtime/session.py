@@ -12,7 +12,7 @@ import numpy as np
 from ..backends.device import Device, available_devices, get_device
 from ..framework import dtypes, errors, nest
 from ..framework.graph import Graph, canonical_device, get_default_graph
-from ..framework.tensor import Operation, Tensor
+from ..framework.tensor import Operation, Tensor, register_service
 from .feeds import make_feed_converter
 from .plan import Plan
 
@@ -268,3 +268,6 @@ def _session_for(session: Optional[BaseSession], graph: Graph) -> BaseSession:
         raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph is different from the "
                          "session's graph.")
     return session
+
+
+register_service("session_for", _session_for)

@@ -22,6 +22,20 @@ def test_unique_names_and_scopes():
     assert g.get_operation_by_name("dense_1/Add") is m2.op
 
 
+def test_an_exact_scope_name_is_taken_for_later_ops():
+    g = gf.Graph()
+    with g.as_default():
+        exact = gf.no_op(name="w/")  # a trailing "/" names the op exactly, as Variable does
+        later = gf.no_op(name="w")
+        with pytest.raises(ValueError, match="Duplicate op name 'w'"):
+            gf.no_op(name="w/")
+        with gf.name_scope("v") as scope:
+            v = gf.no_op(name=scope)
+        v2 = gf.no_op(name="v")
+    assert (exact.name, later.name, v.name, v2.name) == ("w", "w_1", "v", "v_1")
+    assert g.get_operation_by_name("w") is exact and g.get_operation_by_name("w_1") is later
+
+
 def test_lookup_errors():
     g = gf.Graph()
     with g.as_default():

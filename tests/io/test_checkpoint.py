@@ -6,7 +6,7 @@ import pytest
 
 from graphflow.framework.errors import DataLossError, NotFoundError
 from graphflow.io import checkpoint
-from graphflow.io.tfrecord import tf_record_iterator
+from graphflow.io.tfrecord import TFRecordWriter, tf_record_iterator
 from graphflow.proto import tensor_pb2
 
 
@@ -50,11 +50,30 @@ def test_layout_is_header_name_tensor_pairs_trailer(tmp_path):
     assert records[3] == b"graphflow.checkpoint.end\0" + (1).to_bytes(8, "little")
 
 
-def test_tensor_proto_typed_fields_decode():
+def test_tensor_proto_typed_fields_decode(tmp_path):
+    # a checkpoint whose tensor another tool wrote in a typed field, with TF's splat encoding, still reads
+    path = str(tmp_path / "m.gfckpt")
+    checkpoint.write_checkpoint(path, {"a": np.zeros(3, np.float32)})
+    records = list(tf_record_iterator(path))
     proto = tensor_pb2.TensorProto(dtype=1)
     proto.tensor_shape.dim.add(size=3)
-    proto.float_val.append(2.5)  # TF's splat encoding
-    np.testing.assert_array_equal(checkpoint.tensor_proto_to_ndarray(proto), [2.5, 2.5, 2.5])
+    proto.float_val.append(2.5)
+    records[2] = proto.SerializeToString()
+    with open(path, "wb") as file:
+        writer = TFRecordWriter(file)
+        for record in records:
+            writer.write(record)
+        writer.close()
+    np.testing.assert_array_equal(checkpoint.read_checkpoint(path)["a"], [2.5, 2.5, 2.5])
+
+
+def test_small_and_string_tensors_keep_the_documented_encoding(tmp_path):
+    path = str(tmp_path / "m.gfckpt")
+    checkpoint.write_checkpoint(path, {"s": np.array(3.0, np.float64), "w": np.array([b"\xff", b"x"], dtype=object)})
+    records = list(tf_record_iterator(path))
+    scalar = tensor_pb2.TensorProto.FromString(records[2])
+    assert np.frombuffer(scalar.tensor_content, "<f8").tolist() == [3.0] and not scalar.double_val
+    assert checkpoint.read_checkpoint(path)["w"].tolist() == [b"\xff", b"x"]  # bytes stay bytes, even non-UTF-8
 
 
 def test_flipped_byte_in_the_middle_is_data_loss(tmp_path):

@@ -168,3 +168,13 @@ def test_gradient_flows_through_mean_and_stddev():
             values, gm, gs = sess.run([z, d_mean, d_std], {mean: 1.0, stddev: 2.0})
     assert gm == pytest.approx(50.0)
     assert gs == pytest.approx(((values - 1.0) / 2.0).sum())
+
+
+def test_get_seed_uses_the_given_graph_and_dropout_follows_the_same_rules():
+    graph, other = gf.Graph(), gf.Graph()
+    graph.seed = 2 ** 31 + 5  # TF truncates seeds modulo 2**31 - 1: 2**31 + 5 → 6
+    with other.as_default():  # the default graph is unseeded; the graph passed in decides
+        assert random_ops.get_seed(7, graph) == (6, 7)
+    with graph.as_default():
+        y = gf.nn.dropout(gf.constant(np.ones(4, np.float32)), keep_prob=0.5, seed=7)
+        assert (y.op.attrs["seed"], y.op.attrs["seed2"]) == (6, 7)

@@ -133,3 +133,15 @@ def test_static_shapes():
         assert gf.reduce_max(x).shape.as_list() == []
         unknown = gf.placeholder(gf.float32, None)
         assert gf.reduce_sum(unknown, axis=0).shape.rank is None
+
+
+def test_logsumexp_takes_reduction_indices_and_all_minus_inf_slices():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    (total,), _ = run_graph(lambda a: [gf.reduce_logsumexp(a, reduction_indices=1)], [x])
+    np.testing.assert_allclose(total, np.log(np.exp(x).sum(axis=1)))
+    (kept,), _ = run_graph(lambda a: [gf.reduce_logsumexp(a, reduction_indices=[0], keep_dims=True)], [x])
+    np.testing.assert_allclose(kept, np.log(np.exp(x).sum(axis=0, keepdims=True)))
+    y = np.array([[-np.inf, -np.inf], [0.0, -np.inf]])
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for the all -inf row
+        (out,), _ = run_graph(lambda a: [gf.reduce_logsumexp(a, axis=1)], [y])
+    np.testing.assert_array_equal(out, [-np.inf, 0.0])  # log(0) and log(1), no NaN
