@@ -1,9 +1,12 @@
 """Symbolic reverse-mode differentiation: `gradients` appends ordinary gradient ops to the graph."""
 from __future__ import annotations
 
+import functools
+import gc
+
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
-from .framework import dtypes
+from .framework import dtypes, registry
 from .framework.convert import convert_to_tensor
 from .framework.tensor import Operation, Tensor
 
@@ -62,6 +65,25 @@ def _as_list(x: Any) -> List[Any]:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _without_cyclic_gc(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Runs `fn` with Python's cyclic garbage collector paused.
+
+    Building gradients allocates many long-lived objects and no reference cycles; the collector's passes over an
+    ever larger graph made the build time grow faster than the number of ops. Collection resumes afterwards.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+    return wrapper
+
+
+@_without_cyclic_gc
 def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", colocate_gradients_with_ops: bool = False,
               gate_gradients: bool = False, aggregation_method: Any = None, stop_gradients: Any = None,
               unconnected_gradients: str = "none") -> List[Optional[Tensor]]:
@@ -195,7 +217,7 @@ def _backprop_op(op: Operation, out_grads: List[Optional[Tensor]], grads: Dict[T
         return
     out_grads = [g if g is not None else (array_ops.zeros_like(t) if _is_differentiable_dtype(t.dtype) else None)
                  for g, t in zip(out_grads, op.outputs)]
-    with graph.name_scope(op.name + "_grad"):
+    with graph.name_scope(op.name + "_grad"), registry.wanting_gradients(wanted):
         in_grads = grad_fn(op, *out_grads)
     in_grads = _as_list(in_grads)
     if len(in_grads) != len(op.inputs):

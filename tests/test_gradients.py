@@ -426,3 +426,18 @@ def test_gradients_touch_only_the_chain(monkeypatch):
     assert visited[:2] == visited[2:]
     backward_size = visited[0][1]
     assert backward_size == 151  # 50 Tanh, 50 Add, their 50 constants and x
+
+
+def test_no_ops_are_built_for_inputs_that_need_no_gradient():
+    g = gf.Graph()
+    with g.as_default():
+        x = gf.placeholder(gf.float64, [4])
+        c = gf.constant(3.0, dtype=gf.float64)
+        y = x * c  # c is broadcast: its gradient would need a Sum and a Reshape
+        before = len(g.get_operations())
+        (dx,) = gf.gradients(y, [x])
+        created = [op.type for op in g.get_operations()[before:]]
+        with gf.Session() as sess:
+            np.testing.assert_array_equal(sess.run(dx, {x: np.arange(4.0)}), [3.0] * 4)
+    assert "Sum" not in created and "Reshape" not in created
+    assert created.count("Mul") == 1  # dy * c only; dy * x for the constant is never built

@@ -1,7 +1,9 @@
 """OpDef, the base class of every op type, and the registry that finds an op's definition by its TF type string."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+import contextlib
+import contextvars
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .dtypes import DType
 from .shapes import TensorShape
@@ -60,6 +62,25 @@ class OpDef:
 
 
 _REGISTRY: Dict[str, OpDef] = {}
+
+# Which inputs of the op being differentiated need a gradient (set by `gradients` around each grad() call), so a
+# gradient function can skip building ops for the others, e.g. the constant operand of `x * 1.0001`.
+_wanted_inputs: contextvars.ContextVar = contextvars.ContextVar("graphflow_wanted_inputs", default=None)
+
+
+@contextlib.contextmanager
+def wanting_gradients(wanted: Sequence[bool]) -> Iterator[None]:
+    token = _wanted_inputs.set(tuple(wanted))
+    try:
+        yield
+    finally:
+        _wanted_inputs.reset(token)
+
+
+def gradient_wanted(index: int) -> bool:
+    """Inside OpDef.grad: whether input `index` needs a gradient (True when called outside `gradients`)."""
+    wanted = _wanted_inputs.get()
+    return True if wanted is None or index >= len(wanted) else wanted[index]
 
 
 def register_op(cls):

@@ -1,16 +1,16 @@
 """Elementwise math with numpy broadcasting, AddN, Cast, matmul and reductions — shape functions, kernels, gradients."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from ..framework import dtypes
 from ..framework.convert import convert_to_tensor, graph_of
-from ..framework.registry import REQUIRED, OpDef, register_op
+from ..framework.registry import REQUIRED, OpDef, gradient_wanted, register_op
 from ..framework.shapes import TensorShape, broadcast_shapes
 from ..framework.tensor import register_overload
-from .builder import FLOATS, NUMERIC, apply_op, const_value, convert_pair
+from .builder import FLOATS, NUMERIC, apply_op, convert_pair
 
 __all__ = ["add", "subtract", "multiply", "divide", "truediv", "realdiv", "floordiv", "floor_div", "mod", "floormod",
            "pow", "negative", "abs", "sign", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sin", "cos", "tanh",
@@ -215,28 +215,30 @@ class BinaryOp(OpDef):
 
 
 def _binary(op_type: str, ufunc: str, grad=None, allowed=NUMERIC, result_dtype=None, differentiable=True):
+    """Registers an elementwise binary op; `grad` is a pair (d/dx, d/dy) of functions of (x, y, z, dy)."""
     body = {"op_type": op_type, "ufunc": ufunc, "allowed": allowed, "result_dtype": result_dtype,
             "__doc__": f"Elementwise {ufunc} with broadcasting (TF op {op_type})."}
     if grad is not None:
         def grad_method(self, op, dy):
+            # `grad` holds one function per input; only the inputs that need a gradient get ops built
             x, y = op.inputs
-            gx, gy = grad(x, y, op.outputs[0], dy)
-            return [None if gx is None else sum_to(gx, x), None if gy is None else sum_to(gy, y)]
+            z = op.outputs[0]
+            return [sum_to(grad[i](x, y, z, dy), t) if gradient_wanted(i) else None for i, t in enumerate((x, y))]
         body["grad"] = grad_method
     elif not differentiable:
         body["grad"] = None
     return register_op(type(op_type, (BinaryOp,), body))
 
 
-_binary("Add", "add", lambda x, y, z, dy: (dy, dy))
-_binary("AddV2", "add", lambda x, y, z, dy: (dy, dy))
-_binary("Sub", "subtract", lambda x, y, z, dy: (dy, -dy))
-_binary("Mul", "multiply", lambda x, y, z, dy: (dy * y, dy * x))
-_binary("RealDiv", "true_divide", lambda x, y, z, dy: (dy / y, -dy * z / y), FLOATS)
-_binary("Maximum", "maximum", lambda x, y, z, dy: (dy * cast(greater_equal(x, y), dy.dtype),
-                                                    dy * cast(less(x, y), dy.dtype)))
-_binary("Minimum", "minimum", lambda x, y, z, dy: (dy * cast(less_equal(x, y), dy.dtype),
-                                                    dy * cast(greater(x, y), dy.dtype)))
+_binary("Add", "add", (lambda x, y, z, dy: dy, lambda x, y, z, dy: dy))
+_binary("AddV2", "add", (lambda x, y, z, dy: dy, lambda x, y, z, dy: dy))
+_binary("Sub", "subtract", (lambda x, y, z, dy: dy, lambda x, y, z, dy: -dy))
+_binary("Mul", "multiply", (lambda x, y, z, dy: dy * y, lambda x, y, z, dy: dy * x))
+_binary("RealDiv", "true_divide", (lambda x, y, z, dy: dy / y, lambda x, y, z, dy: -dy * z / y), FLOATS)
+_binary("Maximum", "maximum", (lambda x, y, z, dy: dy * cast(greater_equal(x, y), dy.dtype),
+                               lambda x, y, z, dy: dy * cast(less(x, y), dy.dtype)))
+_binary("Minimum", "minimum", (lambda x, y, z, dy: dy * cast(less_equal(x, y), dy.dtype),
+                               lambda x, y, z, dy: dy * cast(greater(x, y), dy.dtype)))
 _binary("FloorDiv", "floor_divide", differentiable=False)
 _binary("FloorMod", "mod", differentiable=False)
 for _name, _ufunc in (("Equal", "equal"), ("NotEqual", "not_equal"), ("Less", "less"), ("LessEqual", "less_equal"),
@@ -273,12 +275,13 @@ class Pow(BinaryOp):
     def grad(self, op, dy):
         x, y = op.inputs
         z = op.outputs[0]
-        gx = dy * y * pow(x, y - 1)
-        if not x.dtype.is_floating:
-            return [sum_to(gx, x), None]
+        gx = sum_to(dy * y * pow(x, y - 1), x) if gradient_wanted(0) else None
+        if not x.dtype.is_floating or not gradient_wanted(1):
+            return [gx, None]
+        # d/dy x^y = x^y log x, taken as 0 where x <= 0 (as TF does)
         safe_x = where_(greater(x, 0), x, ones_like_(x))
         gy = dy * z * where_(greater(x, 0), log(safe_x), zeros_like_(x))
-        return [sum_to(gx, x), sum_to(gy, y)]
+        return [gx, sum_to(gy, y)]
 
 
 def where_(c, a, b):
