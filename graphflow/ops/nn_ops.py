@@ -92,7 +92,8 @@ class ReluGrad(_ActivationGrad):
     op_type = "ReluGrad"
 
     def kernel(self, xp, dy, x):
-        return xp.where(x > 0, dy, xp.zeros((), dy.dtype))
+        # dy times the 0/1 mask, exactly as TF computes it (and several times faster than xp.where here)
+        return xp.multiply(dy, x > 0, dtype=dy.dtype)
 
     def grad(self, op, ddx):
         return [apply_op("ReluGrad", [ddx, op.inputs[1]]), None]
@@ -117,7 +118,7 @@ class Relu6Grad(_ActivationGrad):
     op_type = "Relu6Grad"
 
     def kernel(self, xp, dy, x):
-        return xp.where((x > 0) & (x < 6), dy, xp.zeros((), dy.dtype))
+        return xp.multiply(dy, (x > 0) & (x < 6), dtype=dy.dtype)
 
     def grad(self, op, ddx):
         return [apply_op("Relu6Grad", [ddx, op.inputs[1]]), None]

@@ -346,3 +346,30 @@ def test_update_op_reads_uninitialized_slot_clearly():
             sess.run(w.initializer)
             with pytest.raises(gf.errors.FailedPreconditionError, match="w/Momentum"):
                 sess.run(train)
+
+
+@pytest.mark.parametrize("use_nesterov", [False, True])
+def test_apply_adam_on_a_variable_larger_than_one_update_chunk(use_nesterov):
+    from graphflow.ops import training_ops
+    size = training_ops.ApplyAdam.chunk * 2 + 123  # crosses chunk boundaries, with a ragged last chunk
+    rng = np.random.default_rng(5)
+    w0, g = rng.standard_normal(size), rng.standard_normal(size)
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    graph = gf.Graph()
+    with graph.as_default():
+        w = gf.Variable(w0, name="w")
+        m = gf.Variable(np.zeros(size), name="m")
+        v = gf.Variable(np.zeros(size), name="v")
+        grad = gf.placeholder(gf.float64, [size])
+        update = training_ops.apply_adam(w, m, v, b1, b2, lr, b1, b2, eps, grad, use_nesterov=use_nesterov)
+        with gf.Session() as sess:
+            sess.run(gf.global_variables_initializer())
+            sess.run(update, {grad: g})
+            got_w, got_m, got_v = sess.run([w, m, v])
+    m_ref = (1 - b1) * g
+    v_ref = (1 - b2) * g * g
+    alpha = lr * np.sqrt(1 - b2) / (1 - b1)
+    numerator = b1 * m_ref + (1 - b1) * g if use_nesterov else m_ref
+    np.testing.assert_allclose(got_m, m_ref, rtol=1e-12)
+    np.testing.assert_allclose(got_v, v_ref, rtol=1e-12)
+    np.testing.assert_allclose(got_w, w0 - alpha * numerator / (np.sqrt(v_ref) + eps), rtol=1e-12)
