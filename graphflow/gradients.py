@@ -6,6 +6,8 @@ import gc
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set
 
+import numpy as np
+
 from .framework import dtypes, registry
 from .framework.convert import convert_to_tensor
 from .framework.tensor import Operation, Tensor
@@ -99,8 +101,6 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
     Returns:
         A list with one gradient Tensor (or None) per x. Cost is linear in the ops between xs and ys.
     """
-    from .ops import array_ops, math_ops  # the gradient machinery builds ordinary ops
-
     ys = [_to_tensor(y, "ys") for y in _as_list(ys)]
     xs = [_to_tensor(x, "xs") for x in _as_list(xs)]
     if unconnected_gradients not in ("none", "zero"):
@@ -127,7 +127,7 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
             if gy is None:
                 if not _is_differentiable_dtype(y.dtype):
                     continue
-                gy = array_ops.ones_like(y, name=f"grad_ys_{ys.index(y)}")
+                gy = _new(graph, "OnesLike", [y], name=f"grad_ys_{ys.index(y)}")
             else:
                 gy = convert_to_tensor(gy, dtype=y.dtype)
                 if not y.shape.is_compatible_with(gy.shape):
@@ -144,10 +144,10 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
         x_set = set(xs)
         while ready:
             op = ready.pop()
-            out_grads = [_aggregate(grads.get(t), math_ops) for t in op.outputs]
+            out_grads = [_aggregate(grads.get(t), graph) for t in op.outputs]
             if op not in stops and any(g is not None for g in out_grads) and not (
                     all(t in x_set for t in op.outputs) and op.type == "Placeholder"):
-                _backprop_op(op, out_grads, grads, between, graph, array_ops)
+                _backprop_op(op, out_grads, grads, between, graph)
             for t in op.inputs:
                 if t.op in between:
                     pending[t.op] -= 1
@@ -156,9 +156,9 @@ def gradients(ys: Any, xs: Any, grad_ys: Any = None, name: str = "gradients", co
 
         result = []
         for x in xs:
-            g = _aggregate(grads.get(x), math_ops)
+            g = _aggregate(grads.get(x), graph)
             if g is None and unconnected_gradients == "zero":
-                g = array_ops.zeros_like(x)
+                g = _new(graph, "ZerosLike", [x])
             result.append(g)
     return result
 
@@ -199,23 +199,29 @@ def _reach_forward(start: Set[Operation], allowed: Set[Operation], stops: Set[Op
     return seen
 
 
-def _aggregate(parts: Optional[List[Tensor]], math_ops: Any) -> Optional[Tensor]:
+def _new(graph: Any, op_type: str, inputs: List[Tensor], attrs: Optional[dict] = None,
+         name: Optional[str] = None) -> Tensor:
+    """Creates one op by its type string: the gradient machinery needs the registry, not the op library."""
+    return graph.create_op(op_type, inputs, attrs, name=name).outputs[0]
+
+
+def _aggregate(parts: Optional[List[Tensor]], graph: Any) -> Optional[Tensor]:
     if not parts:
         return None
     if len(parts) == 1:
         return parts[0]
-    return math_ops.add_n(parts)
+    return _new(graph, "AddN", parts, {"N": len(parts)})
 
 
 def _backprop_op(op: Operation, out_grads: List[Optional[Tensor]], grads: Dict[Tensor, List[Tensor]],
-                 between: Set[Operation], graph: Any, array_ops: Any) -> None:
+                 between: Set[Operation], graph: Any) -> None:
     wanted = [t.op in between and _is_differentiable_dtype(t.dtype) for t in op.inputs]
     if not any(wanted):
         return
     grad_fn = _gradient_function(op)
     if grad_fn is None:
         return
-    out_grads = [g if g is not None else (array_ops.zeros_like(t) if _is_differentiable_dtype(t.dtype) else None)
+    out_grads = [g if g is not None else (_new(graph, "ZerosLike", [t]) if _is_differentiable_dtype(t.dtype) else None)
                  for g, t in zip(out_grads, op.outputs)]
     with graph.name_scope(op.name + "_grad"), registry.wanting_gradients(wanted):
         in_grads = grad_fn(op, *out_grads)
@@ -239,10 +245,6 @@ def _backprop_op(op: Operation, out_grads: List[Optional[Tensor]], grads: Dict[T
 
 def hessians(ys: Any, xs: Any, name: str = "hessians", **kwargs: Any) -> List[Tensor]:
     """The Hessian of sum(ys) with respect to each x, shaped x.shape + x.shape."""
-    import numpy as np
-
-    from .ops import array_ops  # builds ordinary ops
-
     xs = _as_list(xs)
     first = gradients(ys, xs, name=name, **kwargs)
     result = []
@@ -261,8 +263,10 @@ def hessians(ys: Any, xs: Any, name: str = "hessians", **kwargs: Any) -> List[Te
             seed[i] = 1
             row = gradients(g, x, grad_ys=seed.reshape(x.shape.as_list()), name=name,
                             unconnected_gradients="zero")[0]
-            rows.append(array_ops.reshape(row, [-1]))
-        result.append(array_ops.reshape(array_ops.stack(rows), x.shape.as_list() + x.shape.as_list()))
+            rows.append(_new(x.graph, "Reshape", [row, convert_to_tensor(np.array([-1], np.int32), graph=x.graph)]))
+        stacked = _new(x.graph, "Pack", rows, {"axis": 0, "N": len(rows)})
+        full_shape = np.array(x.shape.as_list() * 2, np.int32)
+        result.append(_new(x.graph, "Reshape", [stacked, convert_to_tensor(full_shape, graph=x.graph)]))
     return result
 
 
