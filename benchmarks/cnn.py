@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from benchmarks.timing import median_seconds, sgemm_gflops
+
 # (name, batch, height, width, in_channels, kernel, out_channels); SAME padding, stride 1.
 LAYERS = [
     ("28x28x1->32 5x5", 64, 28, 28, 1, 5, 32),
@@ -29,22 +31,6 @@ LAYERS = [
     ("28x28x128->128 3x3", 32, 28, 28, 128, 3, 128),
 ]
 BATCH, LEARNING_RATE, WARMUP = 64, 1e-4, 3
-
-
-def median_seconds(function, repeats):
-    function()  # warm up: compile the Plan, page in buffers, start BLAS threads
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def sgemm_gflops(m, k, n, repeats, rng):
-    a = rng.standard_normal((m, k), dtype=np.float32)
-    b = rng.standard_normal((k, n), dtype=np.float32)
-    return 2e-9 * m * k * n / median_seconds(lambda: a @ b, repeats)
 
 
 def conv_layers(repeats):

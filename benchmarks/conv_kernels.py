@@ -8,10 +8,10 @@ operands of the same shape: the ratio is what im2col, folding and blocking cost 
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+
+from benchmarks.timing import median_seconds, sgemm_gflops
 
 from graphflow.ops.conv_math import (conv2d_backprop_filter_nhwc, conv2d_backprop_input_nhwc, conv2d_nhwc,
                                      resolve_padding_2d)
@@ -25,22 +25,6 @@ LAYERS = [
     ("28x28x128->128 3x3", 32, 28, 28, 128, 3, 128, 1),
     ("56x56x64->128 3x3 s2", 32, 56, 56, 64, 3, 128, 2),
 ]
-
-
-def median_seconds(function, repeats):
-    function()  # warm up: page in buffers, start BLAS threads
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def sgemm_gflops(m, k, n, repeats, rng):
-    a = rng.standard_normal((m, k), dtype=np.float32)
-    b = rng.standard_normal((k, n), dtype=np.float32)
-    return 2e-9 * m * k * n / median_seconds(lambda: a @ b, repeats)
 
 
 def main():

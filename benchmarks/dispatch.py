@@ -1,7 +1,7 @@
 """Executor overhead: one cached Session.run of a one-op graph, and a 2,000-op chain of tiny elementwise ops.
 
 Prints graphflow next to a plain numpy loop doing the same work, and TF1 / PyTorch eager when they are installed.
-Run: python benchmarks/dispatch.py [--repeats 7]
+Run from the repository root: python -m benchmarks.dispatch [--repeats 7]
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Benchmark: time to build gradient graphs (long chains, an MLP inside a padded graph), beside TF1 when installed.
 
-Run: python benchmarks/gradients.py [--repeats 5] [--gc-off]
+Run from the repository root: python -m benchmarks.gradients [--repeats 5]
 """
 from __future__ import annotations
 
@@ -15,20 +15,16 @@ import numpy as np
 import graphflow as gf
 
 
-def _median_seconds(build_and_differentiate: Callable[[], Callable[[], Any]], repeats: int, gc_off: bool) -> float:
-    """Median over `repeats` fresh graphs of the time taken by the differentiation step alone."""
+def _median_seconds(build_and_differentiate: Callable[[], Callable[[], Any]], repeats: int) -> float:
+    """Median over `repeats` fresh graphs of the time taken by the differentiation step alone (GC left on, as users
+    run it)."""
     times = []
     for _ in range(repeats):
         differentiate = build_and_differentiate()
         gc.collect()  # start each timing without the previous graph's garbage
-        if gc_off:
-            gc.disable()
-        try:
-            start = time.perf_counter()
-            differentiate()
-            times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
+        start = time.perf_counter()
+        differentiate()
+        times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
@@ -94,20 +90,18 @@ def _tensorflow() -> Optional[Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="fresh graphs per case; the median is reported")
-    parser.add_argument("--gc-off", action="store_true",
-                        help="disable Python's cyclic GC while timing (its full collections scale with all live objects)")
     args = parser.parse_args()
 
     results: Dict[str, Dict[str, float]] = {}
     for name, case in _cases(gf, gf.Graph).items():
-        results.setdefault(name, {})["graphflow"] = _median_seconds(case, args.repeats, args.gc_off)
+        results.setdefault(name, {})["graphflow"] = _median_seconds(case, args.repeats)
     tf1 = _tensorflow()
     if tf1 is not None:
         for name, case in _cases(tf1, tf1.Graph).items():
-            results[name]["tf.compat.v1"] = _median_seconds(case, args.repeats, args.gc_off)
+            results[name]["tf.compat.v1"] = _median_seconds(case, args.repeats)
 
     columns = ["graphflow"] + (["tf.compat.v1"] if tf1 is not None else [])
-    print(f"gradient graph construction, median of {args.repeats} runs (seconds){', GC off' if args.gc_off else ''}")
+    print(f"gradient graph construction, median of {args.repeats} runs (seconds)")
     print(f"{'case':<30}" + "".join(f"{c:>16}" for c in columns))
     for name, row in results.items():
         print(f"{name:<30}" + "".join(f"{row[c]:>16.4f}" for c in columns))
