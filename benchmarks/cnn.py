@@ -1,13 +1,14 @@
 """Convolution speed through graphflow Sessions next to numpy's sgemm, and "Deep MNIST" training next to peers.
 
-Run from the repository root: python -m benchmarks.cnn [--repeats 5] [--steps 20] [--runs 3] [--skip-layers]
+Run from the repository root: python -m benchmarks.cnn [--repeats 5] [--steps 20] [--runs 5] [--skip-layers]
 
 (1) Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter ops, each run alone by Session.run on fed arrays, in
 GFLOP/s counting 2 * M * K * N for the convolution's GEMM (M = batch * out_h * out_w, K = kH * kW * Cin,
 N = Cout), next to numpy's float32 matmul of contiguous (M, K) @ (K, N) operands and the 4096^2 sgemm rate.
 (2) Deep MNIST training: 28x28x1 -> conv 5x5x32 SAME + relu -> max pool 2 -> conv 5x5x64 SAME + relu -> max pool 2
 -> fc 1024 relu -> fc 10, batch 64, Adam 1e-4, softmax cross-entropy on random data. Each framework runs in its own
-subprocess, so its peak memory (ru_maxrss) is its own; samples/s is the median over --runs runs of --steps steps.
+subprocess, so its peak memory (ru_maxrss) is its own; the frameworks take turns for --runs rounds of --steps
+steps (so machine noise hits all of them alike) and samples/s is the median over the rounds.
 PyTorch (CPU) and TensorFlow 1 run only when importable.
 """
 
@@ -158,25 +159,39 @@ def run_worker(name, steps, runs):
 
 
 def deep_mnist(steps, runs):
-    print(f"\nDeep MNIST training, batch {BATCH}, Adam {LEARNING_RATE}: median of {runs} runs x {steps} steps")
-    print(f"{'framework':12} {'samples/s':>10} {'peak RSS MiB':>13} {'last loss':>10}")
-    for name in WORKERS:
-        done = subprocess.run([sys.executable, "-m", "benchmarks.cnn", "--worker", name, "--steps", str(steps),
-                               "--runs", str(runs)], capture_output=True, text=True)
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            print(f"{name:12} not run: {last}")
-            continue
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"{name:12} {statistics.median(result['rates']):10.1f} {result['peak_mib']:13.0f} "
-              f"{result['loss']:10.3f}")
+    """Each round runs every framework once, in turn, so all of them see the same machine conditions."""
+    print(f"\nDeep MNIST training, batch {BATCH}, Adam {LEARNING_RATE}: median of {runs} interleaved rounds x "
+          f"{steps} steps")
+    results, failures = {}, {}
+    for _ in range(runs):
+        for name in WORKERS:
+            if name in failures:
+                continue
+            done = subprocess.run([sys.executable, "-m", "benchmarks.cnn", "--worker", name, "--steps", str(steps),
+                                   "--runs", "1"], capture_output=True, text=True)
+            if done.returncode != 0:
+                failures[name] = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                continue
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            entry = results.setdefault(name, {"rates": [], "peak_mib": 0.0})
+            entry["rates"] += result["rates"]
+            entry["peak_mib"] = max(entry["peak_mib"], result["peak_mib"])
+            entry["loss"] = result["loss"]
+    print(f"{'framework':12} {'samples/s':>10} {'vs pytorch':>11} {'peak RSS MiB':>13} {'last loss':>10}")
+    torch_rate = statistics.median(results["pytorch"]["rates"]) if "pytorch" in results else None
+    for name, result in results.items():
+        rate = statistics.median(result["rates"])
+        ratio = f"{rate / torch_rate:10.2f}x" if torch_rate else f"{'-':>11}"
+        print(f"{name:12} {rate:10.1f} {ratio} {result['peak_mib']:13.0f} {result['loss']:10.3f}")
+    for name, reason in failures.items():
+        print(f"{name:12} not run: {reason}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per conv measurement (median reported)")
     parser.add_argument("--steps", type=int, default=20, help="training steps per timed run")
-    parser.add_argument("--runs", type=int, default=3, help="timed training runs (median reported)")
+    parser.add_argument("--runs", type=int, default=5, help="interleaved training rounds (median reported)")
     parser.add_argument("--skip-layers", action="store_true", help="only the Deep MNIST comparison")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
