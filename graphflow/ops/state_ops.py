@@ -24,7 +24,7 @@ def variable_reader(op, ctx) -> Callable[[], Any]:
             return store[name]
         except KeyError:
             raise FailedPreconditionError(None, op, f"Attempting to use uninitialized value {name}: run its "
-                                                    f"initializer (e.g. gf.global_variables_initializer()) first") from None
+                                                    f"initializer first (global_variables_initializer() runs them all)") from None
     return read
 
 
