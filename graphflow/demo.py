@@ -114,10 +114,10 @@ def run_demo(epochs: int = 20, batch_size: int = 32, optimizer: str = "adam", le
         # decay the rate tenfold over the run: fast progress early, a steady finish
         rate = gf.train.exponential_decay(lr, global_step, decay_steps=epochs * steps_per_epoch, decay_rate=0.1)
         train_op = OPTIMIZERS[optimizer](rate).minimize(model["loss"], global_step=global_step)
-        gf.summary.scalar("loss", model["loss"])
-        gf.summary.scalar("accuracy", model["accuracy"])
+        gf.summary.scalar("training_loss", model["loss"])
+        gf.summary.scalar("training_accuracy", model["accuracy"])
         for w in model["weights"]:
-            gf.summary.histogram(w.op.name, w)
+            gf.summary.histogram(w.op.name.replace("/", "_"), w)
         summaries = gf.summary.merge_all()
         init = gf.global_variables_initializer()
         saver = gf.train.Saver(max_to_keep=2)

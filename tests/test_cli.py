@@ -24,8 +24,17 @@ def test_demo_writes_a_complete_run_folder(tmp_path, capsys):
     assert (out / "graph.svg").read_text().lstrip().startswith("<?xml")
     assert "node {" in (out / "graph.pbtxt").read_text()
     assert gf.train.latest_checkpoint(str(out / "checkpoint")).endswith("model-90")
-    assert any(name.startswith("events.out.tfevents") for name in os.listdir(out / "logs"))
     assert "test accuracy" in capsys.readouterr().out
+    # TensorBoard's own reader finds the graph, one loss/accuracy point per epoch and the weight histograms
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(out / "logs"), size_guidance={"histograms": 0, "scalars": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert tags["graph"] is True
+    assert {"training_loss", "training_accuracy"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("training_accuracy")] == [45, 90]
+    assert events.Scalars("training_accuracy")[-1].value == pytest.approx(summary["train_accuracy"], abs=1e-6)
+    assert {"conv1_weights", "fc2_weights"} <= set(tags["histograms"])
 
 
 def test_demo_checkpoint_restores_without_the_model_code(tmp_path):
