@@ -1,7 +1,7 @@
 """Operation and Tensor: the nodes and edges of a Graph (symbolic; values live only in a Session)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from . import dtypes as _dtypes
 from .shapes import TensorShape, as_shape

@@ -7,11 +7,10 @@ import numpy as np
 
 from ..framework import dtypes
 from ..framework.convert import constant, convert_to_tensor, graph_of
-from ..framework.registry import REQUIRED, OpDef, register_op
+from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape, as_shape, broadcast_shapes
 from ..framework.tensor import Tensor
 from .builder import apply_op, const_value
-from .core_ops import identity, stop_gradient  # noqa: F401 - re-exported for gradient code
 
 __all__ = ["shape", "size", "rank", "reshape", "stack", "zeros_like", "ones_like", "fill", "zeros", "ones",
            "broadcast_to", "transpose", "range"]

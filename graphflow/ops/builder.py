@@ -1,11 +1,10 @@
 """Helpers every op builder uses: convert inputs, pick the graph, create the op, return its output(s)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..framework import dtypes
 from ..framework.convert import convert_to_tensor, graph_of
-from ..framework.shapes import TensorShape
 from ..framework.tensor import Operation, Tensor
 
 

@@ -9,7 +9,7 @@ from ..framework import dtypes
 from ..framework.convert import convert_to_tensor
 from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape, broadcast_shapes
-from .builder import NUMERIC, const_value, convert_pair
+from .builder import const_value, convert_pair
 
 __all__ = ["matmul", "tensordot", "argmax", "argmin", "cumsum", "count_nonzero"]
 

@@ -9,7 +9,8 @@ from ..framework import dtypes
 from ..framework.convert import convert_to_tensor
 from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape
-from .builder import FLOATS, NUMERIC, const_value
+from .builder import NUMERIC, const_value
+from .core_ops import stop_gradient
 
 __all__ = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all",
            "reduce_logsumexp", "reduce_variance", "reduce_std"]
@@ -209,7 +210,9 @@ class Prod(Reduction):
 
 
 @register_op
-class Any(Reduction):
+class ReduceAny(Reduction):
+    """Logical or over axes."""
+
     op_type = "Any"
     numpy_name = "any"
     allowed = (dtypes.bool_,)
@@ -217,7 +220,9 @@ class Any(Reduction):
 
 
 @register_op
-class All(Reduction):
+class ReduceAll(Reduction):
+    """Logical and over axes."""
+
     op_type = "All"
     numpy_name = "all"
     allowed = (dtypes.bool_,)
@@ -294,7 +299,7 @@ def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: Optional[boo
     with x.graph.name_scope(name or "ReduceLogSumExp"):
         raw_peak = reduce_max(x, axis, keepdims=True)
         # an all -inf slice has peak -inf, and x - peak would be NaN; shifting it by 0 instead gives log(0) = -inf
-        peak = array_ops.stop_gradient(where_(is_finite(raw_peak), raw_peak, array_ops.zeros_like(raw_peak)))
+        peak = stop_gradient(where_(is_finite(raw_peak), raw_peak, array_ops.zeros_like(raw_peak)))
         result = log(reduce_sum(exp(x - peak), axis, keepdims=True)) + peak
         if not keep:
             result = reduce_sum(result, axis, keepdims=False)

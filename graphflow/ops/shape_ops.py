@@ -14,6 +14,7 @@ from ..framework.tensor import Tensor
 from . import array_ops, math_ops
 from .array_ops import _shape_value, reshape, shape, stack, transpose
 from .builder import convert_pair
+from .core_ops import identity
 from .reduction_ops import reduce_sum
 from .indexing_ops import (_axis, _dim_of, _int, _ints, _same_rank_dims, _scalar_value, _shape_of,  # noqa: F401
                            gather, slice)
@@ -168,7 +169,7 @@ def concat(values: Sequence[Any], axis: Any, name: str = "concat") -> Tensor:
     graph = graph_of(values)
     tensors = [convert_to_tensor(v, graph=graph) for v in values]
     if len(tensors) == 1:
-        return array_ops.identity(tensors[0], name=name)
+        return identity(tensors[0], name=name)
     return graph.create_op("ConcatV2", tensors + [_ints(graph, axis)], {"N": len(tensors)}, name=name).outputs[0]
 
 

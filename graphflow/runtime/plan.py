@@ -182,7 +182,6 @@ class Plan:
                 ctx = contexts[device.name] = KernelContext(session, device)
             ref_inputs = getattr(opdef, "ref_inputs", ())
             reads = [on_device(slot_of[t], device) for i, t in enumerate(op.inputs) if i not in ref_inputs]
-            outputs = [t for t in op.outputs if t not in self._fed]
             if getattr(opdef, "is_identity", False) and len(reads) == 1:
                 for t in op.outputs:
                     slot_of.setdefault(t, reads[0])

@@ -10,8 +10,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..backends.device import Device, available_devices, get_device
-from ..framework import dtypes, errors, nest
-from ..framework.graph import Graph, canonical_device, get_default_graph
+from ..framework import errors, nest
+from ..framework.graph import Graph, get_default_graph
 from ..framework.tensor import Operation, Tensor, register_service
 from .feeds import make_feed_converter
 from .plan import Plan

@@ -6,7 +6,7 @@ import pytest
 
 import graphflow as gf
 from graphflow.framework.errors import DataLossError
-from graphflow.io.graph_def import (PRODUCER, attr_value_of, attr_value_to_python, graph_to_graph_def, node_def_of,
+from graphflow.io.graph_def import (PRODUCER, attr_value_of, attr_value_to_python, graph_to_graph_def,
                                     parse_message, read_message)
 from graphflow.io.tensor_proto import make_ndarray, make_tensor_proto, shape_from_proto, shape_to_proto
 from graphflow.proto import attr_value_pb2, graph_pb2, tensor_pb2, types_pb2
