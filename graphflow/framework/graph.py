@@ -13,6 +13,7 @@ from . import registry
 from .tensor import Operation, Tensor, service
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_CONTEXTLIB_FILE = contextlib.__file__  # `with gf.name_scope(...)` frames are not the user's line
 
 
 def user_call_site() -> str:
@@ -20,7 +21,7 @@ def user_call_site() -> str:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and "contextlib" not in filename:
+        if not filename.startswith(_PACKAGE_DIR) and filename != _CONTEXTLIB_FILE:
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"

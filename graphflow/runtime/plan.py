@@ -250,8 +250,10 @@ class Plan:
         line_ops: Dict[int, Operation] = {}
         line_inputs: Dict[int, List[str]] = {}
         if traced:
+            # the traced variant takes the run's trace list as its first argument: no state shared between runs
             namespace["_now"] = time.perf_counter_ns
-            namespace["_record"] = self._record_step
+            namespace["_ops"] = [op for _, _, _, op in lines]
+            args = ["_trace"] + list(args)
         for index, (code, reads, writes, op) in enumerate(lines):
             if traced and op is not None:
                 body.append("_t = _now()")
@@ -259,7 +261,7 @@ class Plan:
             line_inputs[len(body) + 2] = reads
             body.append(code)
             if traced and op is not None:
-                body.append(f"_record({index}, _t, _now(), ({', '.join(writes)}{',' if writes else ''}))")
+                body.append(f"_trace.append((_ops[{index}], _t, _now(), ({', '.join(writes)}{',' if writes else ''})))")
             dead = sorted({n for n in set(reads) | set(writes)
                            if last_use.get(n) == index and n not in returned and n not in constants})
             if dead:
@@ -268,9 +270,7 @@ class Plan:
         source = f"def plan({', '.join(args)}):\n" + "\n".join("    " + line for line in body) + "\n"
         filename = self.filename + (" traced" if traced else "")
         self._line_maps[filename] = (line_ops, line_inputs)
-        if traced:
-            self._trace_ops = [op for _, _, _, op in lines]
-        else:
+        if not traced:
             self.source = source
         exec(compile(source, filename, "exec"), namespace)
         return namespace["plan"]
@@ -283,15 +283,11 @@ class Plan:
                 return self._fn(*feed_values)
             if self._traced_fn is None:
                 self._traced_fn = self._compile(traced=True)
-            self._trace = trace
-            return self._traced_fn(*feed_values)
+            return self._traced_fn(trace, *feed_values)
         except errors.OpError:
             raise
         except Exception as e:
             raise self._wrap_error(e) from e
-
-    def _record_step(self, index: int, start: int, end: int, outputs: tuple) -> None:
-        self._trace.append((self._trace_ops[index], start, end, outputs))
 
     def _wrap_error(self, error: Exception) -> errors.OpError:
         tb, frame_locals, op, lineno, line_inputs = error.__traceback__, {}, None, None, {}
