@@ -90,14 +90,7 @@ class BaseSession:
             from .tracing import fill_run_metadata  # only when tracing was asked for
             fill_run_metadata(run_metadata, trace, plan)
         self._note_graph_growth()
-        if single:
-            return results[0] if is_tensor[0] else None
-        if all(is_tensor):
-            flat = list(results)
-        else:
-            it = iter(results)
-            flat = [next(it) if t else None for t in is_tensor]
-        return nest.pack_sequence_as(fetches, flat)
+        return _pack_results(fetches, single, is_tensor, results)
 
     def make_callable(self, fetches: Any, feed_list: Optional[Sequence[Any]] = None, accept_options: bool = False):
         """A function running `fetches` whose positional arguments feed `feed_list`, skipping per-call lookups."""
@@ -110,9 +103,7 @@ class BaseSession:
             if len(feed_values) != len(converters):
                 raise TypeError(f"This callable takes {len(converters)} feed value(s), got {len(feed_values)}")
             results = plan.run([c(v) for c, v in zip(converters, feed_values)])
-            it = iter(results)
-            flat = [next(it) if t else None for t in is_tensor]
-            return flat[0] if single else nest.pack_sequence_as(fetches, flat)
+            return _pack_results(fetches, single, is_tensor, results)
 
         return call
 
@@ -231,6 +222,16 @@ class BaseSession:
         else:
             self._growth_runs = 0
         self._last_graph_version = version
+
+
+def _pack_results(fetches: Any, single: bool, is_tensor: List[bool], results: Sequence[Any]) -> Any:
+    """The plan's results (one per fetched Tensor) in the structure of `fetches`, with None for Operations."""
+    if all(is_tensor):
+        flat = list(results)
+    else:
+        it = iter(results)
+        flat = [next(it) if t else None for t in is_tensor]
+    return flat[0] if single else nest.pack_sequence_as(fetches, flat)
 
 
 class GraphGrowthWarning(UserWarning):
