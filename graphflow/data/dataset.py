@@ -157,7 +157,8 @@ class Iterator:
 
 
 def _iterators(ctx) -> dict:
-    return ctx.session.__dict__.setdefault("_dataset_iterators", {})
+    """This Session's position in each iterator: op → Python iterator."""
+    return ctx.state("dataset_iterators")
 
 
 @register_op

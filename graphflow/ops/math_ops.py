@@ -96,6 +96,12 @@ def _unary(op_type: str, ufunc: str, grad=None, allowed=NUMERIC, differentiable=
     return register_op(cls)
 
 
+def stable_sigmoid(xp, x):
+    """1 / (1 + exp(-x)) without overflow, accurate for large negative x too."""
+    e = xp.exp(-xp.abs(x))  # exp of a non-positive number never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
 @register_op
 class Sigmoid(UnaryOp):
     """y = 1 / (1 + exp(-x)), computed without overflow."""
@@ -105,12 +111,7 @@ class Sigmoid(UnaryOp):
 
     def make_kernel(self, op, ctx):
         xp = ctx.xp
-
-        def sigmoid(x):
-            # exp of a non-positive number never overflows
-            e = xp.exp(-xp.abs(x))
-            return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-        return sigmoid
+        return lambda x: stable_sigmoid(xp, x)
 
     def grad(self, op, dy):
         y = op.outputs[0]

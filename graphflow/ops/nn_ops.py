@@ -11,6 +11,7 @@ from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape
 from ..framework.tensor import Tensor
 from . import array_ops, math_ops
+from .math_ops import stable_sigmoid
 from .builder import FLOATS, NUMERIC, apply_op
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "softplus", "softsign", "softmax", "log_softmax",
@@ -29,12 +30,6 @@ class NNOp(OpDef):
         kernel, xp = self.kernel, ctx.xp
         attrs = {k: v for k, v in op.attrs.items() if k not in self.type_attrs and not k.startswith("_")}
         return lambda *arrays: kernel(xp, *arrays, **attrs)
-
-
-def _stable_sigmoid(xp, x):
-    # exp of a non-positive number never overflows
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -217,7 +212,7 @@ class SoftplusGrad(_ActivationGrad):
     grad = None
 
     def kernel(self, xp, dy, x):
-        return dy * _stable_sigmoid(xp, x)
+        return dy * stable_sigmoid(xp, x)
 
 
 @register_op

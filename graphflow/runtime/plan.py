@@ -32,6 +32,10 @@ class KernelContext:
     def rng(self, op: Operation) -> np.random.Generator:
         return self.session._random_generator(op)
 
+    def state(self, name: str) -> Dict[Any, Any]:
+        """A dict the Session keeps for stateful kernels of one kind (e.g. dataset iterators), cleared on close."""
+        return self.session._kernel_state.setdefault(name, {})
+
 
 def _needed_ops(fetch_ops: Sequence[Operation], fed: Dict[Tensor, int]) -> Tuple[Dict[Operation, Optional[Operation]], List[Operation]]:
     """Ops the fetches depend on (stopping at fed tensors), each with one consumer that needs it (for messages)."""

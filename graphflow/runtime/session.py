@@ -38,6 +38,7 @@ class BaseSession:
         self._config = config or ConfigProto()
         self._variables: Dict[str, Any] = {}
         self._rngs: Dict[Operation, np.random.Generator] = {}
+        self._kernel_state: Dict[str, Dict[Any, Any]] = {}
         self._plans: Dict[Any, Tuple[Plan, List[Callable[[Any], Any]], Any]] = {}
         self._lock = threading.RLock()
         self._closed = False
@@ -113,6 +114,7 @@ class BaseSession:
         self._variables.clear()
         self._plans.clear()
         self._rngs.clear()
+        self._kernel_state.clear()
 
     def list_devices(self) -> List[str]:
         return list(self._devices)
