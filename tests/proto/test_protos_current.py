@@ -4,9 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("grpc_tools", reason="grpcio-tools is needed to run protoc")
+import grpc_tools  # noqa: F401 - a test dependency: its protoc regenerates the modules
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATE = REPO_ROOT / "protos" / "generate.py"

@@ -6,9 +6,7 @@ import pytest
 
 import graphflow as gf
 
-pytest.importorskip("scipy")
-
-from graphflow.train.lbfgs import LBFGSOptimizer, ScipyOptimizerInterface  # noqa: E402
+from graphflow.train.lbfgs import LBFGSOptimizer, ScipyOptimizerInterface
 
 
 def _rosenbrock(x):
