@@ -345,7 +345,7 @@ class _PadBase(OpDef):
                                        d + flat[2 * i] + flat[2 * i + 1] for i, d in enumerate(dims)]))]
 
     def _check_mirror(self, op, dims, flat) -> None:
-        pass
+        """Constant padding accepts any amounts; MirrorPad overrides this with its size limits."""
 
     def grad(self, op, dy):
         x, paddings_t = op.inputs[:2]

@@ -64,7 +64,8 @@ class _ApplyOp(OpDef):
         return kernel
 
     def update(self, xp, *arrays: Any, **attrs: Any) -> None:
-        raise NotImplementedError
+        """Updates the variable (and slots), given first among `arrays`, in place; each update op defines it."""
+        raise NotImplementedError(f"{type(self).__name__} defines no update")
 
 
 @register_op
