@@ -25,6 +25,11 @@ DEVICE_BLOCK_ELEMENTS = 1 << 24
 # this many input channels; with fewer, that GEMM is too narrow and folding column gradients measured faster.
 MIN_CHANNELS_FOR_FLIPPED_CONV = 8
 
+# With one input channel (a first layer on grey images) the channels-innermost patch copy moves single floats;
+# building the patch matrix transposed, one contiguous slice copy per kernel tap, measured 1.7x faster for the whole
+# convolution. From 3 channels on it measured slower.
+MAX_CHANNELS_FOR_TAP_MAJOR_PATCHES = 1
+
 
 def array_namespace(*arrays: Array) -> ModuleType:
     """The array module (numpy, cupy) that owns these arrays; numpy for plain numpy arrays."""
@@ -278,6 +283,23 @@ def _patch_matrix(xp: ModuleType, padded: Array, geometry: ConvGeometry, n0: int
     return view.reshape(g.groups, (n1 - n0) * (r1 - r0) * g.out_w, g.patch_size)
 
 
+def _tap_major(geometry: ConvGeometry) -> bool:
+    return geometry.groups == 1 and geometry.in_channels <= MAX_CHANNELS_FOR_TAP_MAJOR_PATCHES
+
+
+def _tap_major_patches(xp: ModuleType, padded: Array, geometry: ConvGeometry, n0: int, n1: int, r0: int,
+                       r1: int) -> Array:
+    """The block's patches transposed, as (kH * kW * Cin, pixels): row (i, j, ch) holds
+    padded[n, (r0 + r) * stride_h + i * dilation_h, c * stride_w + j * dilation_w, ch] over the block's pixels
+    (n, r, c), filled by one strided slice copy per tap (i, j)."""
+    g = geometry
+    channels_first = padded.transpose(3, 0, 1, 2)
+    out = xp.empty((g.kernel_h, g.kernel_w, g.in_channels, n1 - n0, r1 - r0, g.out_w), dtype=padded.dtype)
+    for i, j, rows, cols in _block_taps(g, r0, r1):
+        out[i, j] = channels_first[:, n0:n1, rows, cols]
+    return out.reshape(g.patch_size, -1)
+
+
 def _grouped_filter(w: Array, geometry: ConvGeometry) -> Array:
     """The HWIO filter as a (groups, kH * kW * Cin / groups, Cout / groups) stack of GEMM operands (a view)."""
     return w.reshape(geometry.patch_size, geometry.groups, geometry.group_out).transpose(1, 0, 2)
@@ -313,6 +335,11 @@ def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: 
     if g.depthwise:
         return _depthwise_forward(xp, padded, w, g, dtype)
     y = xp.empty((g.batch, g.out_h, g.out_w, g.out_channels), dtype=dtype)
+    if _tap_major(g):
+        y_rows, w_matrix = y.reshape(-1, g.out_channels), w.reshape(g.patch_size, g.out_channels)
+        for block in _patch_blocks(xp, g):
+            xp.matmul(_tap_major_patches(xp, padded, g, *block).T, w_matrix, out=y_rows[_block_rows(g, *block)])
+        return y
     y_groups = y.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
     w_groups = _grouped_filter(w, g)
     for block in _patch_blocks(xp, g):
@@ -342,6 +369,12 @@ def conv2d_backprop_filter_nhwc(x: Array, dy: Array, filter_shape: Sequence[int]
     padded = pad_nhwc(xp, x, g.pads)
     if g.depthwise:
         return _depthwise_backprop_filter(xp, padded, dy, g, dtype)
+    if _tap_major(g):
+        dy_rows = dy.reshape(-1, g.out_channels)
+        dw = xp.zeros((g.patch_size, g.out_channels), dtype=dtype)
+        for block in _patch_blocks(xp, g):
+            dw += xp.matmul(_tap_major_patches(xp, padded, g, *block), dy_rows[_block_rows(g, *block)])
+        return dw.reshape(filter_shape)
     dy_groups = dy.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
     dw_groups = xp.zeros((g.groups, g.patch_size, g.group_out), dtype=dtype)
     for block in _patch_blocks(xp, g):

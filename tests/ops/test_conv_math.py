@@ -92,11 +92,19 @@ def _tolerance(dtype):
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_forward_matches_direct_loops(case):
+def test_forward_matches_direct_loops(case, patch_layout):
     x, w, _, kwargs = _setup(case)
     y = conv2d_nhwc(x, w, **kwargs)
     assert y.dtype == x.dtype
     np.testing.assert_allclose(y, reference_conv2d(x, w, **kwargs), **_tolerance(x.dtype))
+
+
+@pytest.fixture(params=["channels_innermost", "tap_major"])
+def patch_layout(request, monkeypatch):
+    """Run a test once with each patch-matrix layout (the tap-major one is used for few-channel, ungrouped convs)."""
+    limit = 10**9 if request.param == "tap_major" else 0
+    monkeypatch.setattr(conv_math, "MAX_CHANNELS_FOR_TAP_MAJOR_PATCHES", limit)
+    return request.param
 
 
 @pytest.fixture(params=["flipped_conv", "fold"])
@@ -116,7 +124,7 @@ def test_backprop_input_matches_direct_loops(case, backprop_input_method):
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_backprop_filter_matches_direct_loops(case):
+def test_backprop_filter_matches_direct_loops(case, patch_layout):
     x, w, dy, kwargs = _setup(case)
     dw = conv2d_backprop_filter_nhwc(x, dy, w.shape, **kwargs)
     assert dw.dtype == x.dtype and dw.shape == w.shape
