@@ -146,7 +146,9 @@ def batch_normalization(inputs: Any, axis: int = -1, momentum: float = 0.99, eps
 
     Training uses the batch's mean and (biased) variance over every axis but `axis` and adds to UPDATE_OPS the ops
     moving ← moving - (1 - momentum)(moving - batch) for moving_mean and moving_variance; inference uses the
-    moving statistics. Run the UPDATE_OPS with the train op (control_dependencies), as in TF1.
+    moving statistics. Run the UPDATE_OPS with the train op (control_dependencies), as in TF1. Where TF1 would use
+    its fused kernel (4-D inputs, axis 1 or 3, fused not False), the moving variance takes the unbiased batch
+    variance σ² · n / (n - 1), n the number of values per channel, as that kernel does.
 
     Args:
         training: Python bool or scalar bool Tensor (then both statistics are built and selected at run time, and
@@ -198,7 +200,12 @@ def batch_normalization(inputs: Any, axis: int = -1, momentum: float = 0.99, eps
                 variance = shape_ops.where_v2(flag, batch_variance, moving_variance.value())
                 decay = shape_ops.where_v2(flag, decay, core_ops.constant(0.0, dtype=dtype))
             graph = inputs.graph
-            for moving, batch in ((moving_mean, batch_mean), (moving_variance, batch_variance)):
+            update_variance = batch_variance
+            if fused is not False and rank == 4 and axis in (1, 3):
+                count = math_ops.cast(array_ops.size(inputs), dtype) / core_ops.constant(float(channels), dtype=dtype)
+                one = core_ops.constant(1.0, dtype=dtype)
+                update_variance = batch_variance * (count / math_ops.maximum(count - one, one))
+            for moving, batch in ((moving_mean, batch_mean), (moving_variance, update_variance)):
                 update = moving.assign_sub((moving.value() - batch) * decay, name="AssignMovingAvg")
                 graph.add_to_collection(GraphKeys.UPDATE_OPS, update.op)
         inverse = math_ops.rsqrt(variance + core_ops.constant(epsilon, dtype=dtype))

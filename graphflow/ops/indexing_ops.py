@@ -532,8 +532,9 @@ def one_hot(indices: Any, depth: Any, on_value: Any = None, off_value: Any = Non
     """One-hot encodes integer `indices` into a new dimension of size `depth` at `axis` (default: last)."""
     graph = graph_of([indices, depth, on_value, off_value])
     if dtype is None:
-        known = [v for v in (on_value, off_value) if isinstance(v, Tensor)]
-        dtype = known[0].dtype if known else dtypes.float32
+        # as TF1: the dtype of on_value, else of off_value (Python ints give int32), else float32
+        given = on_value if on_value is not None else off_value
+        dtype = dtypes.float32 if given is None else convert_to_tensor(given, graph=graph).dtype
     dtype = dtypes.as_dtype(dtype)
     values = [convert_to_tensor(1 if on_value is None else on_value, dtype=dtype, graph=graph),
               convert_to_tensor(0 if off_value is None else off_value, dtype=dtype, graph=graph)]

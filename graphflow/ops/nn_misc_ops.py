@@ -1,8 +1,9 @@
 """gf.nn dropout, embedding_lookup, in_top_k and top_k: shape functions, kernels and gradients."""
 from __future__ import annotations
 
+import collections
 import numbers
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -324,7 +325,11 @@ class TopKV2GradGather(NNOp):
         return xp.take_along_axis(x, indices.astype(np.int64), axis=-1)
 
 
-def top_k(input: Any, k: Any = 1, sorted: bool = True, name: Optional[str] = None) -> Tuple[Tensor, Tensor]:
+# TF1 names the result type TopKV2; the class of that name here is the op
+TopKResult = collections.namedtuple("TopKV2", ["values", "indices"])
+
+
+def top_k(input: Any, k: Any = 1, sorted: bool = True, name: Optional[str] = None) -> TopKResult:
     """The `k` largest entries along the last axis and their indices (TF op TopKV2).
 
     Args:
@@ -334,11 +339,12 @@ def top_k(input: Any, k: Any = 1, sorted: bool = True, name: Optional[str] = Non
         name: op name.
 
     Returns:
-        (values, indices): values like input with last dimension k; indices int32 positions in the last axis.
+        TopKV2(values, indices), a namedtuple as in TF1: values like input with last dimension k; indices int32
+        positions in the last axis.
         The gradient scatters into the picked positions.
     """
     graph = graph_of([input, k])
     x = convert_to_tensor(input, graph=graph)
     k_t = convert_to_tensor(k, dtype=dtypes.int32, graph=graph)
     values, indices = apply_op("TopKV2", [x, k_t], {"sorted": bool(sorted)}, name=name or "TopKV2")
-    return values, indices
+    return TopKResult(values, indices)

@@ -109,6 +109,29 @@ def test_batch_normalization_training_and_updates():
     np.testing.assert_allclose(mv, 0.9 + 0.1 * xv.var(0), rtol=1e-5)
 
 
+@pytest.mark.parametrize("axis, fused, bessel", [(-1, None, True), (1, None, True), (-1, True, True),
+                                                 (-1, False, False), (2, None, False)])
+def test_batch_normalization_4d_moving_variance_bessel_as_tf1_fused(axis, fused, bessel):
+    # TF1 picks the fused kernel for 4-D inputs normalised over axis 1 or 3 (fused=None or True); its moving
+    # variance then takes the unbiased batch variance (n / (n - 1)), while the output uses the biased one
+    xv = np.random.default_rng(3).standard_normal((2, 3, 3, 3)).astype(np.float32) * 2 + 1
+    y = gf.layers.batch_normalization(gf.constant(xv), axis=axis, momentum=0.0, training=True, fused=fused)
+    moving_var = [v for v in gf.global_variables() if "moving_variance" in v.name][0]
+    with gf.control_dependencies(gf.get_collection(gf.GraphKeys.UPDATE_OPS)):
+        y = gf.identity(y)
+    with gf.Session() as sess:
+        sess.run(gf.global_variables_initializer())
+        out = sess.run(y)
+        mv = sess.run(moving_var)
+    reduce_axes = tuple(i for i in range(4) if i != axis % 4)
+    shape = [3 if i == axis % 4 else 1 for i in range(4)]
+    biased = xv.var(reduce_axes)
+    n = xv.size // 3
+    np.testing.assert_allclose(mv, biased * n / (n - 1) if bessel else biased, rtol=1e-5)
+    np.testing.assert_allclose(out, _batch_norm_reference(xv, 1.0, 0.0, xv.mean(reduce_axes).reshape(shape),
+                                                          biased.reshape(shape), 1e-3), rtol=1e-4, atol=1e-5)
+
+
 def test_batch_normalization_inference_uses_moving_statistics_nchw():
     xv = np.random.default_rng(2).standard_normal((2, 3, 4, 4)).astype(np.float32)
     y = gf.layers.batch_normalization(gf.constant(xv), axis=1, training=False,

@@ -162,6 +162,18 @@ def test_top_k_ties_lower_index_first_and_int_input():
     np.testing.assert_array_equal(indices, [[0, 2, 4, 3]])
 
 
+def test_top_k_returns_values_indices_namedtuple():
+    # TF1 scripts read tf.nn.top_k(x, k).indices / .values
+    with gf.Graph().as_default():
+        result = gf.nn.top_k(gf.constant([[1.0, 4.0, 2.0]]), 2)
+        values, indices = result
+        assert result.values is values and result.indices is indices
+        with gf.Session() as sess:
+            v, i = sess.run([result.values, result.indices])
+    np.testing.assert_array_equal(v, [[4.0, 2.0]])
+    np.testing.assert_array_equal(i, [[1, 2]])
+
+
 def test_top_k_gradient_scatters_and_second_order(rng):
     x = rng.standard_normal((3, 5))
     check_op(lambda t: gf.gradients(gf.reduce_sum(gf.nn.top_k(t, 2)[0] ** 2), t)[0], [x],

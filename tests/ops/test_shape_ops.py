@@ -195,6 +195,19 @@ def test_one_hot_default_dtype():
         assert gf.one_hot([1, 0], 2).dtype == gf.float32
 
 
+def test_one_hot_dtype_follows_python_on_off_values():
+    # TF1: without dtype, the dtype is that of on_value (else off_value), Python ints giving int32
+    with gf.Graph().as_default():
+        hot = gf.one_hot([0, 2], 3, on_value=5, off_value=-1)
+        assert hot.dtype == gf.int32
+        assert gf.one_hot([0], 2, off_value=0.5).dtype == gf.float32
+        assert gf.one_hot([0], 2, on_value=np.float64(2.0)).dtype == gf.float64
+        with gf.Session() as sess:
+            out = sess.run(hot)
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, [[5, -1, -1], [-1, -1, 5]])
+
+
 @pytest.mark.parametrize("mode", ["CONSTANT", "REFLECT", "SYMMETRIC"])
 @pytest.mark.parametrize("paddings", [[[1, 2], [0, 1]], [[2, 0], [2, 2]]])
 def test_pad(mode, paddings):
