@@ -6,7 +6,7 @@ element. Each Session keeps its own position, and the end of the data raises Out
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable, Iterator as PyIterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator as PyIterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -17,10 +17,25 @@ from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape
 
 
-class Dataset:
-    """A re-iterable source of elements (numpy arrays, or tuples / dicts of them)."""
+def _lists_to_arrays(structure: Any) -> Any:
+    """TF's tf.data rule: a list is one tensor (not a structure); tuples and dicts stay structures."""
+    if isinstance(structure, list):
+        return np.asarray(structure)
+    if isinstance(structure, tuple):
+        return tuple(_lists_to_arrays(v) for v in structure)
+    if isinstance(structure, dict):
+        return {k: _lists_to_arrays(v) for k, v in structure.items()}
+    return structure
 
-    def __init__(self, make_iterator: Callable[[], PyIterator[Any]], batched: bool = False,
+
+class Dataset:
+    """A re-iterable source of elements (numpy arrays, or tuples / dicts of them).
+
+    `make_iterator(run)` starts one pass; `run` is a dict private to the outermost pass (one per Session or
+    iterator initialisation), where transformations keep what must restart with it, such as shuffle's epoch count.
+    """
+
+    def __init__(self, make_iterator: Callable[[Dict[Any, Any]], PyIterator[Any]], batched: bool = False,
                  batch_size: Optional[int] = None):
         self._make_iterator = make_iterator
         self._batched = batched
@@ -30,6 +45,7 @@ class Dataset:
     @staticmethod
     def from_tensor_slices(tensors: Any) -> "Dataset":
         """One element per row of `tensors` (arrays, or a tuple / dict of arrays with the same first dimension)."""
+        tensors = _lists_to_arrays(tensors)
         flat = [np.asarray(t) for t in nest.flatten(tensors)]
         if not flat or any(a.ndim == 0 for a in flat):
             raise ValueError("from_tensor_slices needs arrays with at least one dimension")
@@ -37,7 +53,7 @@ class Dataset:
         if any(len(a) != n for a in flat):
             raise ValueError(f"from_tensor_slices: first dimensions differ: {[len(a) for a in flat]}")
 
-        def rows():
+        def rows(run):
             for i in range(n):
                 yield nest.pack_sequence_as(tensors, [a[i] for a in flat])
         return Dataset(rows)
@@ -45,20 +61,20 @@ class Dataset:
     @staticmethod
     def from_tensors(tensors: Any) -> "Dataset":
         """A dataset with `tensors` as its single element."""
-        value = nest.map_structure(np.asarray, tensors)
-        return Dataset(lambda: iter([value]))
+        value = nest.map_structure(np.asarray, _lists_to_arrays(tensors))
+        return Dataset(lambda run: iter([value]))
 
     @staticmethod
     def range(*args: int) -> "Dataset":
-        return Dataset(lambda: (np.int64(i) for i in range(*args)))
+        return Dataset(lambda run: (np.int64(i) for i in range(*args)))
 
     # --- transformations ------------------------------------------------------------------------------------------
     def map(self, map_func: Callable[..., Any]) -> "Dataset":
         """Applies a Python function to each element (tuples are unpacked into arguments); it sees numpy values."""
         source = self._make_iterator
 
-        def mapped():
-            for element in source():
+        def mapped(run):
+            for element in source(run):
                 out = map_func(*element) if isinstance(element, tuple) else map_func(element)
                 yield nest.map_structure(np.asarray, out)
         return Dataset(mapped, self._batched, self._batch_size)
@@ -68,12 +84,14 @@ class Dataset:
         if buffer_size <= 0:
             raise ValueError(f"buffer_size must be positive, got {buffer_size}")
         source = self._make_iterator
-        epoch = itertools.count()
+        key = object()  # this shuffle's slot in the pass state
 
-        def shuffled():
-            rng = np.random.default_rng(None if seed is None else (seed, next(epoch) if reshuffle_each_iteration else 0))
+        def shuffled(run):
+            # epochs count per outermost pass, so every Session sees the same seeded order (TF1's per-Session state)
+            epoch = next(run.setdefault(key, itertools.count()))
+            rng = np.random.default_rng(None if seed is None else (seed, epoch if reshuffle_each_iteration else 0))
             buffer: List[Any] = []
-            for element in source():
+            for element in source(run):
                 buffer.append(element)
                 if len(buffer) >= buffer_size:
                     yield buffer.pop(int(rng.integers(len(buffer))))
@@ -87,8 +105,8 @@ class Dataset:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         source = self._make_iterator
 
-        def batches():
-            it = source()
+        def batches(run):
+            it = source(run)
             while True:
                 chunk = list(itertools.islice(it, batch_size))
                 if not chunk or (drop_remainder and len(chunk) < batch_size):
@@ -101,14 +119,16 @@ class Dataset:
         """Repeats the data `count` times (forever when None)."""
         source = self._make_iterator
 
-        def repeated():
+        def repeated(run):
             for _ in (itertools.count() if count is None or count < 0 else range(count)):
-                yield from source()
+                yield from source(run)
         return Dataset(repeated, self._batched, self._batch_size)
 
     def take(self, count: int) -> "Dataset":
+        """The first `count` elements (all of them when count is -1, as in TF)."""
         source = self._make_iterator
-        return Dataset(lambda: itertools.islice(source(), count), self._batched, self._batch_size)
+        stop = None if count < 0 else count
+        return Dataset(lambda run: itertools.islice(source(run), stop), self._batched, self._batch_size)
 
     def prefetch(self, buffer_size: int) -> "Dataset":
         """Accepted for TF1 compatibility; elements are produced on demand."""
@@ -116,16 +136,17 @@ class Dataset:
 
     # --- iteration --------------------------------------------------------------------------------------------------
     def __iter__(self):
-        return self._make_iterator()
+        return self._make_iterator({})
 
     def _element_spec(self) -> Tuple[Any, List[dtypes.DType], List[TensorShape]]:
-        first = next(iter(self._make_iterator()), None)
+        first = next(iter(self), None)
         if first is None:
             raise ValueError("Cannot build an iterator over an empty dataset")
         flat = [np.asarray(v) for v in nest.flatten(first)]
         types = [dtypes.as_dtype(v.dtype) for v in flat]
-        shapes = [TensorShape([self._batch_size] + list(v.shape[1:])) if self._batched else TensorShape(v.shape)
-                  for v in flat]
+        # a map after batch may return scalars; only values that kept a leading dimension have a batch dimension
+        shapes = [TensorShape([self._batch_size] + list(v.shape[1:])) if self._batched and v.ndim
+                  else TensorShape(v.shape) for v in flat]
         return first, types, shapes
 
     def make_one_shot_iterator(self) -> "Iterator":

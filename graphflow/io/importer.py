@@ -155,7 +155,8 @@ def import_graph_def(graph_def: Any, input_map: Optional[Dict[str, Any]] = None,
     Args:
         graph_def: a GraphDef, or its binary (bytes) or text-format (str) serialisation.
         input_map: {'name:k' or 'name': Tensor, '^name': Operation} replacing those inputs by existing graph elements.
-        return_elements: names in the GraphDef to return: 'op' gives the Operation, 'op:k' the Tensor.
+        return_elements: names in the GraphDef to return: 'op' gives the Operation, 'op:k' the Tensor (for a
+            tensor named in input_map, the tensor it was mapped to, as in TF).
         name: prefix for imported names (default 'import'; '' imports the names unchanged).
         op_dict: ignored (TF1 deprecated it).
         producer_op_list: ignored (graphflow stores no default-valued attrs to strip).
@@ -237,6 +238,8 @@ def _import(graph_def: graph_pb2.GraphDef, input_map: Optional[Dict[str, Any]],
         op = created[source]
         if ":" not in element:
             results.append(op)
+        elif _key_of(element) in mapped:
+            results.append(mapped[_key_of(element)])  # TF returns what a mapped tensor was replaced by
         elif index < len(op.outputs):
             results.append(op.outputs[index])
         else:

@@ -57,6 +57,15 @@ class Timeline:
             events.append({"name": "process_sort_index", "ph": "M", "pid": pid, "args": {"sort_index": pid}})
             for stats in dev_stats.node_stats:
                 records.append((pid, stats))
+        # every producer first: devices are listed one after another, so a consumer may come before its producer
+        for pid, stats in records:
+            end = self._interval(stats, op_time)[1]
+            for output in stats.output:
+                name = f"{stats.node_name}:{output.slot}"
+                producers[name] = (pid, stats.thread_id, end)
+                allocation = output.tensor_description.allocation_description
+                tensors[name] = {"allocator": allocation.allocator_name, "bytes": allocation.requested_bytes,
+                                 "alloc": end, "free": end}
         for pid, stats in records:
             op_type, inputs = _parse_label(stats.timeline_label)
             begin, end = self._interval(stats, op_time)
@@ -64,12 +73,6 @@ class Timeline:
             args.update({f"input{i}": name for i, name in enumerate(inputs)})
             events.append({"ph": "X", "cat": "Op", "name": op_type, "pid": pid, "tid": stats.thread_id,
                            "ts": begin, "dur": end - begin, "args": args})
-            for output in stats.output:
-                name = f"{stats.node_name}:{output.slot}"
-                producers[name] = (pid, stats.thread_id, end)
-                allocation = output.tensor_description.allocation_description
-                tensors[name] = {"allocator": allocation.allocator_name, "bytes": allocation.requested_bytes,
-                                 "alloc": end, "free": end}
             for name in inputs:
                 if name in tensors:
                     tensors[name]["free"] = max(tensors[name]["free"], end)

@@ -7,6 +7,7 @@ import time
 from typing import Any, Optional, Set, Union
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from ..framework.graph import Graph
 from ..io.tfrecord import TFRecordWriter
@@ -119,7 +120,10 @@ class FileWriter:
         if isinstance(summary, np.ndarray):
             summary = summary.item()
         if isinstance(summary, (bytes, bytearray)):
-            summary = summary_pb2.Summary.FromString(bytes(summary))
+            try:
+                summary = summary_pb2.Summary.FromString(bytes(summary))
+            except DecodeError:
+                raise ValueError(f"add_summary got {len(summary)} bytes that are not a serialized Summary") from None
         elif isinstance(summary, summary_pb2.Summary):
             copy = summary_pb2.Summary()
             copy.CopyFrom(summary)

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any, Dict, List, Optional
 
 from google.protobuf import text_format
+from google.protobuf.message import DecodeError
 
 from ..framework.graph import Graph, get_default_graph
 from ..framework.tensor import Operation, Tensor
 from ..io import graph_def as _graph_def
+from ..io.checkpoint import atomic_write_bytes
 from ..io.importer import _import
 from ..ops.variables import Variable
 from ..proto import graph_pb2, meta_graph_pb2
@@ -23,19 +24,9 @@ _VARIABLE_COLLECTIONS = frozenset({"variables", "trainable_variables", "local_va
                                    "moving_average_variables"})
 
 
-
-
 def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_" + os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    atomic_write_bytes(path, lambda f: f.write(data))  # with a new file's usual permissions, not mkstemp's 0600
 
 
 def _serialise(message: Any, as_text: bool) -> bytes:
@@ -165,8 +156,11 @@ def export_meta_graph(filename: Optional[str] = None, meta_info_def: Any = None,
 # ---------------------------------------------------------------------------------------------------------------------
 # import
 # ---------------------------------------------------------------------------------------------------------------------
-def _restore_variable(graph: Graph, raw: bytes, scope: str) -> Variable:
-    proto = VariableDef.FromString(raw)
+def _restore_variable(graph: Graph, raw: bytes, scope: str, key: str) -> Variable:
+    try:
+        proto = VariableDef.FromString(raw)
+    except DecodeError:
+        raise ValueError(f"Meta graph collection {key!r} holds bytes that are not a VariableDef") from None
     if proto.is_resource:
         raise ValueError(f"Variable {proto.variable_name} is a resource variable; graphflow has ref variables only")
 
@@ -213,10 +207,15 @@ def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False, impo
         kind = collection.WhichOneof("kind")
         if kind == "node_list":
             for name in collection.node_list.value:
-                graph.add_to_collection(key, graph.as_graph_element(f"{scope}/{name}" if scope else name))
+                try:
+                    element = graph.as_graph_element(f"{scope}/{name}" if scope else name)
+                except (KeyError, ValueError) as e:
+                    raise ValueError(f"Meta graph collection {key!r} names {name!r}, which its graph does not have: "
+                                     f"{e.args[0]}") from None
+                graph.add_to_collection(key, element)
         elif kind == "bytes_list" and key in _VARIABLE_COLLECTIONS:
             for raw in collection.bytes_list.value:
-                var = _restore_variable(graph, raw, scope)
+                var = _restore_variable(graph, raw, scope, key)
                 var = variables.setdefault(var.op.name, var)
                 graph.add_to_collection(key, var)
         elif kind == "bytes_list":

@@ -318,25 +318,31 @@ class Saver:
     def saver_def(self) -> saver_pb2.SaverDef:
         return self.as_saver_def()
 
-    def _record(self, prefix: str, latest_filename: str) -> None:
+    def _record(self, prefix: str, latest_filename: str, meta_graph_suffix: str) -> None:
         now = time.time()
+        kept, expired = [(prefix, now)], []
         if self._max_to_keep:
-            self._last_checkpoints = [(p, t) for p, t in self._last_checkpoints if p != prefix] + [(prefix, now)]
-            while len(self._last_checkpoints) > self._max_to_keep:
-                old, stamp = self._last_checkpoints.pop(0)
-                if stamp - self._next_keep_time >= 0:
-                    self._next_keep_time += self._keep_every_seconds
+            # one checkpoint saved under two spellings ("m-1", "./m-1") is one entry, or rotation would delete it
+            same = os.path.abspath(prefix)
+            kept = [(p, t) for p, t in self._last_checkpoints if os.path.abspath(p) != same] + kept
+            next_keep_time = self._next_keep_time
+            while len(kept) > self._max_to_keep:
+                old, stamp = kept.pop(0)
+                if stamp - next_keep_time >= 0:
+                    next_keep_time += self._keep_every_seconds
                 else:
-                    remove_checkpoint(old)
-            kept = self._last_checkpoints
-        else:
-            kept = [(prefix, now)]
+                    expired.append(old)
         save_dir = os.path.dirname(prefix)
 
         def stored(path: str) -> str:
             return os.path.relpath(path, save_dir or ".") if self._save_relative_paths else os.path.abspath(path)
         update_checkpoint_state(save_dir, stored(prefix), [stored(p) for p, _ in kept], latest_filename,
                                 [t for _, t in kept])
+        # deleting only after the state file names the new checkpoint: a failed write leaves the old one usable
+        if self._max_to_keep:
+            self._last_checkpoints, self._next_keep_time = kept, next_keep_time
+        for old in expired:
+            remove_checkpoint(old, meta_graph_suffix=meta_graph_suffix)
 
     # --- save / restore -------------------------------------------------------------------------------------------
     def save(self, sess: Any, save_path: str, global_step: Any = None, latest_filename: Optional[str] = None,
@@ -370,7 +376,7 @@ class Saver:
             self.export_meta_graph(f"{save_path}.{meta_graph_suffix}", graph=sess.graph,
                                    strip_default_attrs=strip_default_attrs)
         if write_state:
-            self._record(save_path, latest_filename or "checkpoint")
+            self._record(save_path, latest_filename or "checkpoint", meta_graph_suffix)
         return save_path
 
     def export_meta_graph(self, filename: Optional[str] = None, collection_list: Any = None, as_text: bool = False,

@@ -281,3 +281,24 @@ def test_tf_frozen_cnn():
     """Needs Relu, Conv2D and MaxPool (graphflow/ops/conv_ops.py and pool_ops.py)."""
     graph, _, _ = run_fixture("cnn_frozen")
     assert graph.get_tensor_by_name("pool:0").shape.dims == (None, 4, 4, 4)
+
+
+def test_return_elements_of_mapped_tensors_are_the_mapped_tensors_and_control_inputs_remap():
+    source = gf.Graph()
+    with source.as_default():
+        a = gf.placeholder(gf.float32, [2], name="a")
+        gate = gf.no_op(name="gate")
+        with gf.control_dependencies([gate]):
+            gf.identity(a * 3.0, name="out")
+    target = gf.Graph()
+    with target.as_default():
+        fed = gf.constant(np.array([1.0, 2.0], np.float32), name="fed")
+        other_gate = gf.no_op(name="other_gate")
+        a_back, a_op, out = import_graph_def(source.as_graph_def(), input_map={"a:0": fed, "^gate": other_gate},
+                                             return_elements=["a:0", "a", "out:0"], name="net")
+        assert a_back is fed  # as TF: a mapped tensor is returned as what it was mapped to
+        assert a_op.name == "net/a"  # an operation name still names the imported node
+        assert [op.name for op in out.op.control_inputs] == ["other_gate"]
+        assert [op.name for op in out.op.inputs[0].op.control_inputs] == ["other_gate"]  # the Mul, also gated
+        with gf.Session() as sess:
+            np.testing.assert_array_equal(sess.run(out), [3.0, 6.0])

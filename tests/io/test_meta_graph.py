@@ -140,3 +140,30 @@ def test_tf_made_meta_graph_imports_with_variables():
         with gf.Session() as sess:
             sess.run(gf.global_variables_initializer())
             np.testing.assert_allclose(sess.run("y:0", {"x:0": arrays["input_0"]}), arrays["expected_0"], atol=1e-5)
+
+
+def test_written_graph_files_get_ordinary_file_permissions(tmp_path):
+    graph = build()
+    reference = tmp_path / "plain"
+    reference.write_bytes(b"")
+    usual = os.stat(reference).st_mode & 0o777
+    graph_path = write_graph(graph, str(tmp_path), "g.pbtxt")
+    meta_path = str(tmp_path / "m.meta")
+    export_meta_graph(meta_path, graph=graph)
+    assert os.stat(graph_path).st_mode & 0o777 == usual
+    assert os.stat(meta_path).st_mode & 0o777 == usual
+    assert sorted(os.listdir(tmp_path)) == ["g.pbtxt", "m.meta", "plain"]  # no temporaries left
+
+
+def test_corrupt_collections_in_a_meta_graph_raise_value_error_naming_them():
+    graph = build()
+    meta = export_meta_graph(graph=graph)
+    meta.collection_def["outputs"].node_list.value.append("ghost:0")
+    with gf.Graph().as_default():
+        with pytest.raises(ValueError, match=r"collection 'outputs'.*ghost:0"):
+            import_meta_graph(meta)
+    meta = export_meta_graph(graph=graph)
+    meta.collection_def["variables"].bytes_list.value.append(b"\xff\xff")
+    with gf.Graph().as_default():
+        with pytest.raises(ValueError, match=r"collection 'variables'.*VariableDef"):
+            import_meta_graph(meta)

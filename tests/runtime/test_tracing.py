@@ -111,3 +111,26 @@ def test_run_metadata_reads_back_through_file_writer(tmp_path):
     read = acc.RunMetadata("step_7")
     assert [s.node_name for d in read.step_stats.dev_stats for s in d.node_stats] == \
         [s.node_name for s in all_node_stats(metadata)]
+
+
+def _node(dev_stats, name, label, start, duration, out_bytes=None):
+    stats = dev_stats.node_stats.add(node_name=name, timeline_label=label, all_start_micros=start,
+                                     op_end_rel_micros=duration, all_end_rel_micros=duration)
+    if out_bytes is not None:
+        allocation = stats.output.add(slot=0).tensor_description.allocation_description
+        allocation.allocator_name, allocation.requested_bytes = "cpu", out_bytes
+    return stats
+
+
+def test_timeline_links_tensors_across_devices_whatever_the_device_order():
+    from graphflow.proto import step_stats_pb2
+    step = step_stats_pb2.StepStats()
+    gpu = step.dev_stats.add(device="/device:GPU:0")  # the consumer's device is listed first
+    cpu = step.dev_stats.add(device="/device:CPU:0")
+    _node(cpu, "x", "x = Const()", start=100, duration=10, out_bytes=64)
+    _node(gpu, "y", "y = Square(x)", start=200, duration=30)
+    events = json.loads(Timeline(step).generate_chrome_trace_format(show_memory=True))["traceEvents"]
+    flows = [e for e in events if e.get("cat") == "DataFlow"]
+    assert [(e["ph"], e["pid"], e["ts"], e["name"]) for e in flows] == [("s", 1, 110, "x:0"), ("t", 0, 200, "x:0")]
+    counters = [(e["ts"], e["args"]["cpu"]) for e in events if e["ph"] == "C"]
+    assert counters == [(110, 64), (230, 0)]  # x lives until its consumer on the other device ends

@@ -130,3 +130,13 @@ def test_wrong_inputs_raise(tmp_path):
             writer.add_graph("not a graph")
         with pytest.raises(TypeError, match="Event proto"):
             writer.add_event(summary_pb2.Summary())
+
+
+def test_undecodable_summary_bytes_raise_value_error(tmp_path):
+    with gf.summary.FileWriter(str(tmp_path)) as writer:
+        with pytest.raises(ValueError, match="not a serialized Summary"):
+            writer.add_summary(b"\xff\xff not a summary")
+        writer.add_summary(summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="ok", simple_value=1.0)]))
+        path = writer.path
+    events = [event_pb2.Event.FromString(r) for r in tf_record_iterator(path)]
+    assert [e.summary.value[0].tag for e in events if e.HasField("summary")] == ["ok"]

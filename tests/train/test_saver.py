@@ -276,3 +276,45 @@ def test_killed_mid_save_keeps_previous_checkpoint(tmp_path):
     with gf.Session() as sess:
         saver.restore(sess, prefix)
         np.testing.assert_array_equal(sess.run(big), np.full((64, 1024), 3.0, np.float32))
+
+
+def test_failed_state_write_keeps_the_checkpoint_it_would_rotate_out(tmp_path):
+    _model()
+    saver = gf.train.Saver(max_to_keep=1)
+    with gf.Session() as sess:
+        sess.run(gf.global_variables_initializer())
+        first = saver.save(sess, str(tmp_path / "m"), global_step=1, write_meta_graph=False)
+        os.remove(tmp_path / "checkpoint")
+        os.mkdir(tmp_path / "checkpoint")  # the state file can no longer be replaced
+        with pytest.raises(OSError):
+            saver.save(sess, str(tmp_path / "m"), global_step=2, write_meta_graph=False)
+        assert gf.train.checkpoint_exists(first)  # still the newest checkpoint a state file could name
+        assert saver.last_checkpoints == [first]
+        os.rmdir(tmp_path / "checkpoint")
+        second = saver.save(sess, str(tmp_path / "m"), global_step=3, write_meta_graph=False)
+    assert not gf.train.checkpoint_exists(first) and gf.train.checkpoint_exists(second)
+
+
+def test_rotation_deletes_meta_graph_with_the_suffix_it_was_saved_under(tmp_path):
+    _model()
+    saver = gf.train.Saver(max_to_keep=1)
+    with gf.Session() as sess:
+        sess.run(gf.global_variables_initializer())
+        first = saver.save(sess, str(tmp_path / "m"), global_step=1, meta_graph_suffix="mg")
+        assert os.path.isfile(first + ".mg")
+        saver.save(sess, str(tmp_path / "m"), global_step=2, meta_graph_suffix="mg")
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint", "m-2.gfckpt", "m-2.mg"]
+
+
+def test_resaving_one_checkpoint_under_another_spelling_never_deletes_it(tmp_path, monkeypatch):
+    _model()
+    monkeypatch.chdir(tmp_path)
+    saver = gf.train.Saver(max_to_keep=1)
+    with gf.Session() as sess:
+        sess.run(gf.global_variables_initializer())
+        saver.save(sess, "model", global_step=1, write_meta_graph=False)
+        latest = saver.save(sess, str(tmp_path / "model"), global_step=1, write_meta_graph=False)
+        assert gf.train.checkpoint_exists(latest)
+        assert saver.last_checkpoints == [latest]
+        assert gf.train.latest_checkpoint(str(tmp_path)) == latest
+        saver.restore(sess, latest)
