@@ -93,3 +93,28 @@ def test_bad_files_give_clear_errors(tmp_path, capsys):
 def test_python_dash_m_entry_point():
     result = subprocess.run([sys.executable, "-m", "graphflow", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "demo" in result.stdout and "inspect" in result.stdout
+
+
+def test_demo_trains_on_mnist_idx_files(tmp_path):
+    import gzip
+    import struct
+    rng = np.random.default_rng(0)
+
+    def write_idx(name, array):
+        header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+        with gzip.open(tmp_path / name, "wb") as f:
+            f.write(header + array.astype(np.uint8).tobytes())
+
+    for prefix, count in (("train", 96), ("t10k", 32)):
+        labels = rng.integers(0, 10, count)
+        images = rng.integers(0, 40, (count, 28, 28))
+        images[np.arange(count), 2 + 2 * labels, :] = 255  # a bright row whose position encodes the label
+        write_idx(f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(f"{prefix}-labels-idx1-ubyte.gz", labels)
+    out = tmp_path / "run"
+    assert main(["demo", "--mnist", str(tmp_path), "--epochs", "1", "--no-progress", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["train_size"], summary["test_size"]) == (96, 32)
+    assert "images: (?, 28, 28, 1)" in subprocess.run(
+        [sys.executable, "-m", "graphflow", "inspect", str(out / "graph.pbtxt")], capture_output=True, text=True,
+        timeout=120).stdout
