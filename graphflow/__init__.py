@@ -16,10 +16,12 @@ from .ops.array_ops import *  # noqa: F401,F403
 from .ops.variables import *  # noqa: F401,F403
 from .ops.shape_ops import *  # noqa: F401,F403
 from .ops.indexing_ops import *  # noqa: F401,F403
+from .ops.gather_ops import *  # noqa: F401,F403
+from .ops.linalg_ops import cholesky, eye, matrix_determinant, matrix_inverse, matrix_transpose, norm, trace
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403
-from . import data, graph_util, initializers, io, layers, losses, nn, summary, train, viz  # noqa: E402
+from . import data, graph_util, initializers, io, layers, linalg, losses, nn, summary, train, viz  # noqa: E402
 from .gradients import NoGradient, NotDifferentiable, RegisterGradient, custom_gradient, gradients, hessians
 from .runtime.session import ConfigProto, InteractiveSession, Session, get_default_session
 from .backends import available_devices

@@ -1,4 +1,4 @@
-"""Indexing ops: Slice, StridedSlice and Tensor.__getitem__, GatherV2, UnsortedSegmentSum, OneHot."""
+"""Indexing ops: Slice, StridedSlice and Tensor.__getitem__, OneHot (gathers and scatters live in gather_ops)."""
 from __future__ import annotations
 
 import builtins
@@ -11,11 +11,11 @@ from ..framework.convert import convert_to_tensor, graph_of
 from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape
 from ..framework.tensor import Tensor, register_overload
-from . import array_ops, math_ops
-from .array_ops import _shape_value, shape, stack, transpose
+from . import math_ops
+from .array_ops import _shape_value, shape, stack
 from .builder import const_value
 
-__all__ = ["slice", "strided_slice", "gather", "one_hot", "unsorted_segment_sum", "newaxis"]
+__all__ = ["slice", "strided_slice", "one_hot", "newaxis"]
 
 newaxis = None  # `x[gf.newaxis]` inserts a dimension of size 1, as in numpy
 
@@ -54,6 +54,7 @@ def _dim_of(x: Tensor, axis: Union[int, Tensor]) -> Union[int, Tensor]:
     """x.shape[axis] as a Python int when statically known, else as a scalar int32 tensor."""
     if isinstance(axis, int) and x.shape.rank is not None and x.shape.dims[axis] is not None:
         return x.shape.dims[axis]
+    from .gather_ops import gather  # gather_ops builds on this module
     return gather(shape(x), axis)
 
 
@@ -364,136 +365,6 @@ def _getitem(tensor: Tensor, key: Any) -> Tensor:
 
 
 register_overload("__getitem__", _getitem)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# GatherV2 / UnsortedSegmentSum / OneHot
-# ---------------------------------------------------------------------------------------------------------------------
-def _check_indices(xp, indices, limit: int, what: str) -> None:
-    if indices.size:
-        low, high = int(indices.min()), int(indices.max())
-        if low < 0 or high >= limit:
-            bad = low if low < 0 else high
-            raise IndexError(f"{what}: index {bad} is not in [0, {limit})")
-
-
-@register_op
-class GatherV2(OpDef):
-    """y = take(params, indices, axis): y.shape = params.shape[:axis] + indices.shape + params.shape[axis+1:]."""
-
-    op_type = "GatherV2"
-    attrs = {"Tparams": None, "Tindices": None, "Taxis": None, "batch_dims": 0}
-
-    def infer(self, op):
-        params, indices, axis_t = op.inputs
-        if not indices.dtype.is_integer:
-            raise TypeError(f"GatherV2: indices must be integers, got {indices.dtype.name}")
-        if op.attrs["batch_dims"] != 0:
-            raise ValueError(f"GatherV2: batch_dims={op.attrs['batch_dims']} is not supported (only 0)")
-        axis = _scalar_value(axis_t)
-        if params.shape.rank is None or indices.shape.rank is None or axis is None:
-            return [(params.dtype, TensorShape(None))]
-        dims = params.shape.as_list()
-        axis = _axis(axis, len(dims), "GatherV2")
-        return [(params.dtype, TensorShape(dims[:axis] + indices.shape.as_list() + dims[axis + 1:]))]
-
-    def make_kernel(self, op, ctx):
-        xp = ctx.xp
-
-        def gather_kernel(params, indices, axis):
-            axis = _int(axis) % max(params.ndim, 1)
-            _check_indices(xp, indices, params.shape[axis], f"GatherV2 on params of shape {params.shape}")
-            return xp.take(params, indices, axis=axis)
-        return gather_kernel
-
-    def grad(self, op, dy):
-        params, indices, axis_t = op.inputs
-        axis = _scalar_value(axis_t)
-        if axis is None:
-            raise ValueError(f"GatherV2 gradient needs a constant axis (op {op.name})")
-        if axis < 0:
-            if params.shape.rank is None:
-                raise ValueError(f"GatherV2 gradient needs the rank of params for axis {axis} (op {op.name})")
-            axis += params.shape.rank
-        num = _dim_of(params, axis)
-        if axis == 0:
-            return [unsorted_segment_sum(dy, indices, num), None, None]
-        p_rank, i_rank = params.shape.rank, indices.shape.rank
-        if p_rank is None or i_rank is None:
-            raise ValueError(f"GatherV2 gradient along axis {axis} needs known ranks (op {op.name})")
-        # move the index dimensions first, scatter-add along them, then move the gathered axis back into place
-        perm = list(builtins.range(axis, axis + i_rank)) + list(builtins.range(axis)) + \
-            list(builtins.range(axis + i_rank, p_rank - 1 + i_rank))
-        summed = unsorted_segment_sum(transpose(dy, perm), indices, num)
-        back = list(builtins.range(1, axis + 1)) + [0] + list(builtins.range(axis + 1, p_rank))
-        return [transpose(summed, back), None, None]
-
-
-def gather(params: Any, indices: Any, validate_indices: Any = None, name: Optional[str] = None, axis: Any = None,
-           batch_dims: int = 0) -> Tensor:
-    """Gathers slices of `params` along `axis` at `indices` (out-of-range indices are an InvalidArgumentError)."""
-    graph = graph_of([params, indices])
-    p = convert_to_tensor(params, graph=graph)
-    i = _ints(graph, indices)
-    axis_t = _ints(graph, 0 if axis is None else axis, dtype=i.dtype)
-    return graph.create_op("GatherV2", [p, i, axis_t], {"batch_dims": batch_dims}, name=name or "GatherV2").outputs[0]
-
-
-def _scatter_add(xp, out, indices, values) -> None:
-    if xp is np:
-        np.add.at(out, indices, values)
-    else:
-        import cupyx  # CuPy's scatter-add; only reached when running on a CUDA device
-        cupyx.scatter_add(out, indices, values)
-
-
-@register_op
-class UnsortedSegmentSum(OpDef):
-    """y[j] = sum of data[i] over the i with segment_ids[i] == j; negative ids are dropped (as in TF)."""
-
-    op_type = "UnsortedSegmentSum"
-    attrs = {"T": None, "Tindices": None, "Tnumsegments": None}
-
-    def infer(self, op):
-        data, ids, num_t = op.inputs
-        num = _scalar_value(num_t)
-        if data.shape.rank is None or ids.shape.rank is None:
-            return [(data.dtype, TensorShape(None))]
-        if not TensorShape(data.shape.dims[:ids.shape.rank]).is_compatible_with(ids.shape):
-            raise ValueError(f"UnsortedSegmentSum: segment_ids shape {ids.shape} must prefix data shape {data.shape}")
-        return [(data.dtype, TensorShape([num] + data.shape.as_list()[ids.shape.rank:]))]
-
-    def make_kernel(self, op, ctx):
-        xp = ctx.xp
-
-        def segment_sum(data, ids, num):
-            num = _int(num)
-            inner = data.shape[ids.ndim:]
-            out = xp.zeros((num,) + inner, dtype=data.dtype)
-            flat_ids = ids.reshape(-1)
-            if flat_ids.size and int(flat_ids.max()) >= num:
-                raise IndexError(f"UnsortedSegmentSum: segment id {int(flat_ids.max())} is not in [0, {num})")
-            keep = flat_ids >= 0
-            _scatter_add(xp, out, flat_ids[keep], data.reshape((-1,) + inner)[keep])
-            return out
-        return segment_sum
-
-    def grad(self, op, dy):
-        from .shape_ops import concat, where_v2  # shape_ops builds on this module
-        _, ids, num = op.inputs
-        # gather with dropped (negative) ids reading an appended zero row
-        padded = concat([dy, array_ops.zeros_like(dy[:1])], 0)
-        safe = where_v2(math_ops.greater_equal(ids, 0), ids, math_ops.cast(num, ids.dtype))
-        return [gather(padded, safe), None, None]
-
-
-def unsorted_segment_sum(data: Any, segment_ids: Any, num_segments: Any, name: Optional[str] = None) -> Tensor:
-    """Sums `data` rows into `num_segments` buckets chosen by `segment_ids` (a dense scatter-add)."""
-    graph = graph_of([data, segment_ids, num_segments])
-    d = convert_to_tensor(data, graph=graph)
-    ids = _ints(graph, segment_ids)
-    num = _ints(graph, num_segments, dtype=ids.dtype)
-    return graph.create_op("UnsortedSegmentSum", [d, ids, num], name=name or "UnsortedSegmentSum").outputs[0]
 
 
 @register_op

@@ -1,4 +1,4 @@
-"""Matrix products (MatMul, BatchMatMulV2, tensordot), arg-reductions, cumulative sums."""
+"""Matrix products, inverse / determinant / Cholesky and matrix helpers, arg-reductions, cumulative sums and products."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -9,9 +9,11 @@ from ..framework import dtypes
 from ..framework.convert import convert_to_tensor
 from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape, broadcast_shapes
+from ..framework.tensor import Tensor
 from .builder import const_value, convert_pair
 
-__all__ = ["matmul", "tensordot", "argmax", "argmin", "cumsum", "count_nonzero"]
+__all__ = ["matmul", "tensordot", "argmax", "argmin", "cumsum", "cumprod", "count_nonzero", "matrix_inverse",
+           "matrix_determinant", "cholesky", "matrix_transpose", "eye", "trace", "norm"]
 
 
 def _matmul_dims(a_shape, b_shape, ta: bool, tb: bool, op_type: str):
@@ -227,6 +229,51 @@ def cumsum(x: Any, axis: Any = 0, exclusive: bool = False, reverse: bool = False
                              name=name or "Cumsum").outputs[0]
 
 
+def _exclusive(xp, out, axis: int, fill: int):
+    """Shifts a cumulative result one step along `axis`, filling the first slot with `fill` (0 or 1)."""
+    first = xp.full_like(xp.take(out, [0], axis=axis), fill)
+    return xp.concatenate([first, xp.take(out, xp.arange(out.shape[axis] - 1), axis=axis)], axis=axis)
+
+
+@register_op
+class Cumprod(OpDef):
+    """Cumulative product along `axis`: y_i = x_0 * ... * x_i (exclusive: up to x_{i-1}; reverse: from the end)."""
+
+    op_type = "Cumprod"
+    attrs = {"exclusive": False, "reverse": False, "T": None, "Tidx": None}
+
+    def infer(self, op):
+        return [(op.inputs[0].dtype, op.inputs[0].shape)]
+
+    def make_kernel(self, op, ctx):
+        xp, exclusive, reverse = ctx.xp, op.attrs["exclusive"], op.attrs["reverse"]
+
+        def cumprod_kernel(x, axis):
+            axis = int(axis)
+            if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+                raise ValueError(f"Cumprod: axis {axis} is out of range for shape {x.shape}")
+            y = xp.flip(x, axis) if reverse else x
+            out = xp.cumprod(y, axis=axis, dtype=x.dtype)
+            if exclusive and out.shape[axis]:
+                out = _exclusive(xp, out, axis, 1)
+            return xp.flip(out, axis) if reverse else out
+        return cumprod_kernel
+
+    def grad(self, op, dy):
+        # TF's gradient, exact for nonzero inputs: dx_j = sum_{i >= j} dy_i * y_i / x_j
+        x, axis = op.inputs
+        ex, rev = op.attrs["exclusive"], op.attrs["reverse"]
+        return [cumsum(op.outputs[0] * dy, axis, exclusive=ex, reverse=not rev) / x, None]
+
+
+def cumprod(x: Any, axis: Any = 0, exclusive: bool = False, reverse: bool = False, name: Optional[str] = None):
+    """Cumulative product along `axis` (TF1's tf.cumprod); the gradient assumes nonzero inputs, as TF's does."""
+    x = convert_to_tensor(x)
+    axis_t = convert_to_tensor(axis, dtype=dtypes.int32, graph=x.graph)
+    return x.graph.create_op("Cumprod", [x, axis_t], {"exclusive": exclusive, "reverse": reverse},
+                             name=name or "Cumprod").outputs[0]
+
+
 def count_nonzero(input_tensor: Any, axis: Any = None, keepdims: bool = False, dtype: Any = dtypes.int64,
                   name: Optional[str] = None):
     """Number of non-zero elements across `axis`."""
@@ -236,3 +283,251 @@ def count_nonzero(input_tensor: Any, axis: Any = None, keepdims: bool = False, d
     with x.graph.name_scope(name or "count_nonzero"):
         zero = np.zeros((), dtype=x.dtype.numpy) if x.dtype != dtypes.string else ""
         return reduce_sum(cast(not_equal(x, zero), dtype), axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Square-matrix ops over the last two dimensions (batched over the leading ones)
+# ---------------------------------------------------------------------------------------------------------------------
+_LINALG_FLOATS = (dtypes.float32, dtypes.float64)
+
+
+def _square_shape(op) -> TensorShape:
+    """The input's shape, checked to be [..., N, N] with a float32/float64 dtype."""
+    x = op.inputs[0]
+    if x.dtype not in _LINALG_FLOATS:
+        raise TypeError(f"{op.type} needs float32 or float64 input, got {x.dtype.name}")
+    if x.shape.rank is None:
+        return x.shape
+    if x.shape.rank < 2:
+        raise ValueError(f"{op.type}: input must have rank >= 2 ([..., N, N]), got shape {x.shape}")
+    rows, cols = x.shape.dims[-2:]
+    if rows is not None and cols is not None and rows != cols:
+        raise ValueError(f"{op.type}: input must be square matrices, got shape {x.shape}")
+    return x.shape
+
+
+def _linalg_error(op_type: str, error: Exception) -> ValueError:
+    """numpy.linalg (and CuPy, which reuses its class) raise LinAlgError; report it naming the op."""
+    return ValueError(f"{op_type}: {error}")
+
+
+@register_op
+class MatrixInverse(OpDef):
+    """y = A⁻¹ (or (Aᴴ)⁻¹ with adjoint) for each matrix in [..., N, N]."""
+
+    op_type = "MatrixInverse"
+    attrs = {"adjoint": False, "T": None}
+
+    def infer(self, op):
+        return [(op.inputs[0].dtype, _square_shape(op))]
+
+    def make_kernel(self, op, ctx):
+        xp, adjoint = ctx.xp, op.attrs["adjoint"]
+
+        def inverse_kernel(a):
+            try:
+                return xp.linalg.inv(xp.swapaxes(a, -1, -2) if adjoint else a)
+            except np.linalg.LinAlgError as e:
+                raise _linalg_error("MatrixInverse", e) from None
+        return inverse_kernel
+
+    def grad(self, op, dy):
+        # d(A⁻¹) = -A⁻¹ dA A⁻¹, so dA = -A⁻ᵀ dy A⁻ᵀ (transposed throughout with adjoint)
+        ainv = op.outputs[0]
+        if op.attrs["adjoint"]:
+            return [-matmul(ainv, matmul(dy, ainv, adjoint_a=True))]
+        return [-matmul(ainv, matmul(dy, ainv, adjoint_b=True), adjoint_a=True)]
+
+
+def matrix_inverse(input: Any, adjoint: bool = False, name: Optional[str] = None):
+    """Inverse of each square matrix in `input` ([..., N, N]); singular matrices are an error."""
+    x = convert_to_tensor(input)
+    return x.graph.create_op("MatrixInverse", [x], {"adjoint": adjoint}, name=name or "MatrixInverse").outputs[0]
+
+
+@register_op
+class MatrixDeterminant(OpDef):
+    """y = det(A) for each matrix in [..., N, N]; y has shape [...]."""
+
+    op_type = "MatrixDeterminant"
+    attrs = {"T": None}
+
+    def infer(self, op):
+        shape = _square_shape(op)
+        return [(op.inputs[0].dtype, shape if shape.rank is None else TensorShape(shape.dims[:-2]))]
+
+    def kernel(self, xp, a, **_):
+        return xp.linalg.det(a).astype(a.dtype, copy=False)
+
+    def grad(self, op, dy):
+        # d det(A) / dA = det(A) A⁻ᵀ
+        from .shape_ops import expand_dims
+        scale = expand_dims(expand_dims(dy * op.outputs[0], -1), -1)
+        return [scale * matrix_inverse(op.inputs[0], adjoint=True)]
+
+
+def matrix_determinant(input: Any, name: Optional[str] = None):
+    """Determinant of each square matrix in `input` ([..., N, N] -> [...])."""
+    x = convert_to_tensor(input)
+    return x.graph.create_op("MatrixDeterminant", [x], name=name or "MatrixDeterminant").outputs[0]
+
+
+@register_op
+class Cholesky(OpDef):
+    """L with A = L Lᴴ, lower triangular, for each symmetric positive-definite matrix in [..., N, N].
+
+    Only the lower triangle of A is read (as numpy's and TF's kernels do).
+    """
+
+    op_type = "Cholesky"
+    attrs = {"T": None}
+
+    def infer(self, op):
+        return [(op.inputs[0].dtype, _square_shape(op))]
+
+    def make_kernel(self, op, ctx):
+        xp = ctx.xp
+
+        def cholesky_kernel(a):
+            try:
+                return xp.linalg.cholesky(a)
+            except np.linalg.LinAlgError as e:
+                raise _linalg_error("Cholesky", e) from None
+        return cholesky_kernel
+
+    def grad(self, op, dy):
+        # TF's (Murray 2016): phi(Lᴴ dy) keeps the lower triangle with the diagonal halved;
+        # dA = sym(L⁻ᴴ phi L⁻¹) / 2 … written as 0.5 (G + Gᴴ) with G = L⁻ᴴ phi L⁻¹
+        from .array_ops import range as range_
+        from .math_ops import cast, equal, greater
+        chol = op.outputs[0]
+        n = _last_dim(chol)
+        rows = range_(n)
+        lower = cast(greater(rows[:, None], rows[None, :]), chol.dtype) + \
+            0.5 * cast(equal(rows[:, None], rows[None, :]), chol.dtype)
+        chol_inv = matrix_inverse(chol)
+        middle = matmul(chol, dy, adjoint_a=True) * lower
+        g = matmul(matmul(chol_inv, middle, adjoint_a=True), chol_inv)
+        return [0.5 * (g + matrix_transpose(g))]
+
+
+def cholesky(input: Any, name: Optional[str] = None):
+    """Lower-triangular Cholesky factor of each symmetric positive-definite matrix in `input` ([..., N, N])."""
+    x = convert_to_tensor(input)
+    return x.graph.create_op("Cholesky", [x], name=name or "Cholesky").outputs[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Composites: matrix_transpose, eye, trace, norm
+# ---------------------------------------------------------------------------------------------------------------------
+def _last_dim(x, index: int = -1):
+    """x.shape[index] as a Python int when static, else a scalar int32 tensor."""
+    from .array_ops import shape
+    if x.shape.rank is not None and x.shape.dims[index] is not None:
+        return x.shape.dims[index]
+    return shape(x)[index]
+
+
+def matrix_transpose(a: Any, name: str = "matrix_transpose", conjugate: bool = False):
+    """Swaps the last two dimensions of `a` ([..., M, N] -> [..., N, M]); needs a known rank >= 2."""
+    from .array_ops import transpose
+    x = convert_to_tensor(a)
+    rank = x.shape.rank
+    if rank is None or rank < 2:
+        raise ValueError(f"matrix_transpose needs a tensor of known rank >= 2, got shape {x.shape} ({x.name})")
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    return transpose(x, perm, name=name)
+
+
+def _static_ints(values: Any) -> Optional[list]:
+    """`values` as a list of Python ints when they are all plain integers (not Tensors), else None."""
+    if isinstance(values, Tensor) or hasattr(values, "_as_tensor"):
+        return None
+    values = list(values)
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return [int(v) for v in values]
+    return None
+
+
+def eye(num_rows: Any, num_columns: Any = None, batch_shape: Any = None, dtype: Any = dtypes.float32,
+        name: Optional[str] = None):
+    """Identity matrix [num_rows, num_columns] (ones on the main diagonal), broadcast over `batch_shape` if given.
+
+    Static sizes give one Const; tensor sizes build the matrix from range() comparisons.
+    """
+    from .array_ops import broadcast_to, shape
+    from .array_ops import range as range_
+    from .core_ops import constant
+    dtype = dtypes.as_dtype(dtype)
+    num_columns = num_rows if num_columns is None else num_columns
+    sizes = _static_ints([num_rows, num_columns])
+    batch = None if batch_shape is None else _static_ints(batch_shape)
+    if sizes is not None and (batch_shape is None or batch is not None):
+        value = np.eye(sizes[0], sizes[1], dtype=dtype.numpy)
+        if batch:
+            value = np.ascontiguousarray(np.broadcast_to(value, tuple(batch) + value.shape))
+        return constant(value, dtype=dtype, name=name or "eye")
+    from .math_ops import cast, equal
+    from .shape_ops import concat
+    rows, cols = range_(num_rows), range_(num_columns)
+    matrix = cast(equal(rows[:, None], cols[None, :]), dtype)
+    if batch_shape is None:
+        return matrix
+    full = concat([convert_to_tensor(batch_shape, dtype=dtypes.int32), shape(matrix)], 0)
+    return broadcast_to(matrix, full, name=name or "eye")
+
+
+def trace(x: Any, name: Optional[str] = None):
+    """Sum of the main diagonal of each matrix in `x` ([..., M, N] -> [...])."""
+    from .reduction_ops import reduce_sum
+    x = convert_to_tensor(x)
+    if x.shape.rank is not None and x.shape.rank < 2:
+        raise ValueError(f"trace needs a tensor of rank >= 2, got shape {x.shape} ({x.name})")
+    with x.graph.name_scope(name or "Trace"):
+        return reduce_sum(x * eye(_last_dim(x, -2), _last_dim(x, -1), dtype=x.dtype), [-2, -1])
+
+
+def norm(tensor: Any, ord: Any = "euclidean", axis: Any = None, keepdims: Optional[bool] = None,
+         name: Optional[str] = None, keep_dims: Optional[bool] = None):
+    """Vector or matrix norm (TF1's tf.norm).
+
+    Args:
+        tensor: a float tensor.
+        ord: 'euclidean' / 'fro' (sqrt of the sum of squares), 1, 2, np.inf or any p > 0 for vectors
+            ((sum |x|^p)^(1/p)); for matrices (`axis` a pair) 'euclidean', 'fro', 1 (max column sum of |x|) or
+            np.inf (max row sum); the matrix 2-norm needs an SVD and is not supported.
+        axis: None (the whole tensor as one vector), an int (vectors along it) or a pair of ints (matrices).
+        keepdims / keep_dims: keep the reduced dimensions with size 1.
+        name: name scope.
+
+    Returns:
+        The norms, with `axis` reduced.
+    """
+    from .math_ops import abs as abs_
+    from .math_ops import pow as pow_
+    from .math_ops import sqrt
+    from .reduction_ops import reduce_max, reduce_sum
+    from .shape_ops import squeeze
+    keep = bool(keepdims if keepdims is not None else keep_dims)
+    x = convert_to_tensor(tensor)
+    is_matrix = isinstance(axis, (list, tuple)) and len(axis) == 2
+    if isinstance(axis, (list, tuple)) and not is_matrix:
+        raise ValueError(f"norm: axis must be None, an int or a pair of ints, got {axis}")
+    euclidean = ord in ("euclidean", "fro") or (not is_matrix and ord == 2)
+    if not euclidean and (isinstance(ord, str) or ord <= 0 or (is_matrix and ord not in (1, np.inf))):
+        raise ValueError(f"norm: ord={ord!r} is not supported for {'matrix' if is_matrix else 'vector'} norms "
+                         "(vectors: 'euclidean', 'fro', p > 0, np.inf; matrices: 'euclidean', 'fro', 1, np.inf)")
+    with x.graph.name_scope(name or "norm"):
+        if euclidean:
+            return sqrt(reduce_sum(x * x, axis, keepdims=keep))
+        if is_matrix:
+            # 1: max over columns of the column sums; inf: max over rows of the row sums
+            inner, outer = (axis[0], axis[1]) if ord == 1 else (axis[1], axis[0])
+            result = reduce_max(reduce_sum(abs_(x), inner, keepdims=True), outer, keepdims=True)
+            return result if keep else squeeze(result, list(axis))
+        if ord == np.inf:
+            return reduce_max(abs_(x), axis, keepdims=keep)
+        if ord == 1:
+            return reduce_sum(abs_(x), axis, keepdims=keep)
+        p = convert_to_tensor(float(ord), dtype=x.dtype, graph=x.graph)
+        return pow_(reduce_sum(pow_(abs_(x), p), axis, keepdims=keep), 1.0 / p)

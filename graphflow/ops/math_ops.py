@@ -20,7 +20,7 @@ __all__ = ["add", "subtract", "multiply", "divide", "truediv", "realdiv", "floor
            "reduce_max", "reduce_min", "reduce_prod", "reduce_any", "reduce_all", "reduce_logsumexp", "argmax",
            "argmin", "squared_difference", "floor", "ceil", "round", "expm1", "tan", "scalar_mul", "div",
            "count_nonzero", "cumsum", "erf", "is_nan", "is_inf", "is_finite", "atan", "asin", "acos", "sinh", "cosh",
-           "log_sigmoid", "reduce_variance", "reduce_std", "accumulate_n"]
+           "log_sigmoid", "reduce_variance", "reduce_std", "accumulate_n", "atan2", "cumprod"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -240,6 +240,9 @@ _binary("Maximum", "maximum", (lambda x, y, z, dy: dy * cast(greater_equal(x, y)
                                lambda x, y, z, dy: dy * cast(less(x, y), dy.dtype)))
 _binary("Minimum", "minimum", (lambda x, y, z, dy: dy * cast(less_equal(x, y), dy.dtype),
                                lambda x, y, z, dy: dy * cast(greater(x, y), dy.dtype)))
+# atan2(y, x): d/dy = x / (x² + y²), d/dx = -y / (x² + y²)
+_binary("Atan2", "arctan2", (lambda y, x, z, dy: dy * x / (x * x + y * y),
+                             lambda y, x, z, dy: -dy * y / (x * x + y * y)), FLOATS)
 _binary("FloorDiv", "floor_divide", differentiable=False)
 _binary("FloorMod", "mod", differentiable=False)
 for _name, _ufunc in (("Equal", "equal"), ("NotEqual", "not_equal"), ("Less", "less"), ("LessEqual", "less_equal"),
@@ -429,6 +432,12 @@ maximum = _binary_builder("Maximum")
 minimum = _binary_builder("Minimum")
 squared_difference = _binary_builder("SquaredDifference")
 floordiv = floor_div = _binary_builder("FloorDiv")
+
+
+def atan2(y: Any, x: Any, name: Optional[str] = None):
+    """Elementwise angle of the point (x, y) in radians, in [-pi, pi] (TF op Atan2, numpy arctan2)."""
+    y, x = convert_pair(y, x)
+    return y.graph.create_op("Atan2", [y, x], name=name or "Atan2").outputs[0]
 mod = floormod = _binary_builder("FloorMod")
 pow = _binary_builder("Pow")
 equal = _binary_builder("Equal")
@@ -514,7 +523,7 @@ def to_int64(x: Any, name: str = "ToInt64"):
     return cast(x, dtypes.int64, name=name)
 
 
-from .linalg_ops import argmax, argmin, count_nonzero, cumsum, matmul, tensordot  # noqa: E402
+from .linalg_ops import argmax, argmin, count_nonzero, cumprod, cumsum, matmul, tensordot  # noqa: E402
 from .reduction_ops import (reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean,  # noqa: E402
                             reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance)
 

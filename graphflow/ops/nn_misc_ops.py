@@ -12,7 +12,7 @@ from ..framework.convert import convert_to_tensor, graph_of
 from ..framework.registry import register_op
 from ..framework.shapes import TensorShape
 from ..framework.tensor import Tensor
-from . import math_ops, shape_ops
+from . import gather_ops, math_ops, shape_ops
 from .builder import FLOATS, NUMERIC, apply_op, const_value
 from .nn_ops import NNOp
 from .random_ops import seed_attrs
@@ -152,12 +152,12 @@ def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod", nam
     ids = convert_to_tensor(ids, graph=graph)
     with graph.name_scope(name or "embedding_lookup"):
         if len(shards) == 1:
-            rows = shape_ops.gather(shards[0], ids)
+            rows = gather_ops.gather(shards[0], ids)
         else:
             table = shape_ops.concat(shards, 0)
             if partition_strategy == "div":
                 # shards of a "div" layout, concatenated in order, are the original table
-                rows = shape_ops.gather(table, ids)
+                rows = gather_ops.gather(table, ids)
             else:
                 sizes = [p.shape.dims[0] if p.shape.rank else None for p in shards]
                 if any(s is None for s in sizes):
@@ -165,9 +165,9 @@ def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod", nam
                                      f"at build time; got {sizes}")
                 offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(ids.dtype.numpy)
                 count = convert_to_tensor(np.asarray(len(shards), dtype=ids.dtype.numpy), graph=graph)
-                index = shape_ops.gather(convert_to_tensor(offsets, graph=graph), math_ops.floormod(ids, count)) \
+                index = gather_ops.gather(convert_to_tensor(offsets, graph=graph), math_ops.floormod(ids, count)) \
                     + math_ops.floordiv(ids, count)
-                rows = shape_ops.gather(table, index)
+                rows = gather_ops.gather(table, index)
         if max_norm is None:
             return rows
         if rows.shape.rank is None or ids.shape.rank is None:

@@ -15,7 +15,7 @@ from .math_ops import stable_sigmoid
 from .builder import FLOATS, NUMERIC, apply_op
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "softplus", "softsign", "softmax", "log_softmax",
-           "bias_add", "l2_loss"]
+           "bias_add", "l2_loss", "l2_normalize"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -489,3 +489,22 @@ class L2Loss(NNOp):
 def l2_loss(t: Any, name: Optional[str] = None) -> Tensor:
     """Half the squared L2 norm: sum(t²) / 2, without the square root (TF op L2Loss)."""
     return apply_op("L2Loss", [t], name=name or "L2Loss")
+
+
+def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12, name: Optional[str] = None,
+                 dim: Any = None) -> Tensor:
+    """x / ||x||₂ along `axis`, as TF: x * rsqrt(max(sum(x², axis, keepdims), epsilon)).
+
+    Args:
+        x: a float tensor.
+        axis: dimension(s) to normalise along (None: all); `dim` is TF1's deprecated alias.
+        epsilon: lower bound on the squared norm, so zero vectors stay finite.
+        name: name scope.
+    """
+    from .math_ops import maximum, rsqrt
+    from .reduction_ops import reduce_sum
+    axis = dim if axis is None else axis
+    x = convert_to_tensor(x)
+    with x.graph.name_scope(name or "l2_normalize"):
+        squared = reduce_sum(x * x, axis, keepdims=True)
+        return x * rsqrt(maximum(squared, convert_to_tensor(epsilon, dtype=x.dtype, graph=x.graph)))

@@ -1,4 +1,4 @@
-"""Random ops: random_normal, random_uniform, truncated_normal, random_shuffle, seeded per graph and op as in TF1."""
+"""Random ops: random_normal, random_uniform, truncated_normal, random_shuffle, multinomial, seeded as in TF1."""
 from __future__ import annotations
 
 from typing import Any, Optional, Tuple
@@ -12,9 +12,10 @@ from ..framework.registry import REQUIRED, OpDef, register_op
 from ..framework.shapes import TensorShape
 from ..framework.tensor import Tensor
 from .array_ops import _shape_value
+from .builder import const_value
 from .builder import FLOATS, INTEGERS
 
-__all__ = ["random_normal", "random_uniform", "truncated_normal", "random_shuffle", "get_seed"]
+__all__ = ["random_normal", "random_uniform", "truncated_normal", "random_shuffle", "multinomial", "get_seed"]
 
 DEFAULT_GRAPH_SEED = 87654321  # TF1's op seed partner when only the op seed is given
 _MAXINT32 = 2 ** 31 - 1
@@ -288,3 +289,69 @@ def random_shuffle(value: Any, seed: Optional[int] = None, name: Optional[str] =
     """Randomly shuffles `value` along its first dimension."""
     x = convert_to_tensor(value)
     return x.graph.create_op("RandomShuffle", [x], seed_attrs(seed, x.graph), name=name or "RandomShuffle").outputs[0]
+
+
+@register_op
+class Multinomial(OpDef):
+    """Class indices drawn from softmax(logits[b]) for each batch row b: [batch, classes] -> [batch, num_samples]."""
+
+    op_type = "Multinomial"
+    attrs = {"seed": 0, "seed2": 0, "T": None, "output_dtype": dtypes.int64}
+    stateful = True
+    grad = None
+
+    def infer(self, op):
+        logits, num = op.inputs
+        if logits.dtype not in FLOATS:
+            raise TypeError(f"Multinomial: logits must be floating point, got {logits.dtype.name}")
+        if not num.dtype.is_integer or num.shape.rank not in (None, 0):
+            raise ValueError(f"Multinomial: num_samples must be an integer scalar, got {num.dtype.name} {num.shape}")
+        if logits.shape.rank not in (None, 2):
+            raise ValueError(f"Multinomial: logits must be [batch_size, num_classes], got shape {logits.shape}")
+        out = dtypes.as_dtype(op.attrs["output_dtype"])
+        if out not in (dtypes.int32, dtypes.int64):
+            raise TypeError(f"Multinomial: output_dtype must be int32 or int64, got {out.name}")
+        value = const_value(num)
+        batch = logits.shape.dims[0] if logits.shape.rank == 2 else None
+        return [(out, TensorShape([batch, None if value is None else int(value)]))]
+
+    def make_kernel(self, op, ctx):
+        # drawn on the host (inverse CDF of uniform draws) so CPU and GPU give the same samples for the same seeds
+        rng, device = ctx.rng(op), ctx.device
+        out_dtype = dtypes.as_dtype(op.attrs["output_dtype"]).numpy
+
+        def multinomial_kernel(logits, num_samples):
+            logits = np.asarray(device.get(logits), dtype=np.float64)
+            count = int(num_samples)
+            if count < 0:
+                raise ValueError(f"Multinomial {op.name}: num_samples must be >= 0, got {count}")
+            if logits.shape[1] == 0:
+                raise ValueError(f"Multinomial {op.name}: logits need at least one class, got shape {logits.shape}")
+            weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+            cdf = np.cumsum(weights, axis=1)
+            cdf /= cdf[:, -1:]
+            draws = rng.random((logits.shape[0], count))
+            samples = np.stack([np.searchsorted(row, u, side="right") for row, u in zip(cdf, draws)]) \
+                if logits.shape[0] else np.zeros((0, count), np.int64)
+            return device.put(np.minimum(samples, logits.shape[1] - 1).astype(out_dtype))
+        return multinomial_kernel
+
+
+def multinomial(logits: Any, num_samples: Any, seed: Optional[int] = None, name: Optional[str] = None,
+                output_dtype: Any = dtypes.int64) -> Tensor:
+    """Draws `num_samples` class indices per row of `logits` (unnormalised log-probabilities), TF1's tf.multinomial.
+
+    Args:
+        logits: [batch_size, num_classes] float tensor.
+        num_samples: scalar int, samples per row.
+        seed: op seed (combined with the graph seed as in TF1).
+        name: op name.
+        output_dtype: int32 or int64.
+
+    Returns:
+        [batch_size, num_samples] tensor of class indices.
+    """
+    x = convert_to_tensor(logits)
+    num = convert_to_tensor(num_samples, dtype=dtypes.int32, graph=x.graph)
+    attrs = {"output_dtype": dtypes.as_dtype(output_dtype), **seed_attrs(seed, x.graph)}
+    return x.graph.create_op("Multinomial", [x, num], attrs, name=name or "Multinomial").outputs[0]

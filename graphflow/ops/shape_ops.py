@@ -16,8 +16,9 @@ from .array_ops import _shape_value, reshape, shape, stack, transpose
 from .builder import convert_pair
 from .core_ops import identity
 from .reduction_ops import reduce_sum
+from .gather_ops import gather
 from .indexing_ops import (_axis, _dim_of, _int, _ints, _same_rank_dims, _scalar_value, _shape_of,  # noqa: F401
-                           gather, slice)
+                           slice)
 
 __all__ = ["expand_dims", "squeeze", "concat", "unstack", "split", "pad", "tile", "where", "where_v2", "reverse",
            "boolean_mask"]

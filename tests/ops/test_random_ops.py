@@ -178,3 +178,39 @@ def test_get_seed_uses_the_given_graph_and_dropout_follows_the_same_rules():
     with graph.as_default():
         y = gf.nn.dropout(gf.constant(np.ones(4, np.float32)), keep_prob=0.5, seed=7)
         assert (y.op.attrs["seed"], y.op.attrs["seed2"]) == (6, 7)
+
+
+def test_multinomial_frequencies_follow_softmax_and_seeds_repeat():
+    probs = np.array([[0.2, 0.3, 0.5], [0.7, 0.1, 0.2]])
+
+    def draw():
+        graph = gf.Graph()
+        with graph.as_default():
+            gf.set_random_seed(5)
+            samples = gf.multinomial(np.log(probs) + 4.0, 40000, seed=11, output_dtype=gf.int32)
+            assert samples.dtype == gf.int32 and samples.shape.as_list() == [2, 40000]
+            with gf.Session() as sess:
+                return sess.run(samples), sess.run(samples)
+    first, second = draw()
+    assert first.dtype == np.int32 and not np.array_equal(first, second)  # the generator state advances
+    np.testing.assert_array_equal(draw()[0], first)  # same seeds, new Session: same numbers
+    for row, p in zip(first, probs):
+        # 40000 draws: the standard error of each frequency is below 0.0025, the tolerance is ~4 of them
+        np.testing.assert_allclose(np.bincount(row, minlength=3) / row.size, p, atol=0.01)
+
+
+def test_multinomial_certain_class_unknown_batch_and_errors():
+    with gf.Graph().as_default():
+        logits = gf.placeholder(gf.float32, [None, 3])
+        samples = gf.multinomial(logits, 5)
+        assert samples.dtype == gf.int64 and samples.shape.as_list() == [None, 5]
+        assert gf.gradients(gf.reduce_sum(gf.cast(samples, gf.float32)), logits) == [None]
+        with gf.Session() as sess:
+            out = sess.run(samples, {logits: np.array([[-50.0, 0.0, -50.0]] * 4, np.float32)})
+        np.testing.assert_array_equal(out, np.ones((4, 5)))
+        with pytest.raises(ValueError, match="Multinomial: logits must be \\[batch_size, num_classes\\]"):
+            gf.multinomial(gf.placeholder(gf.float32, [3]), 2)
+        with pytest.raises(TypeError, match="Multinomial: logits must be floating point"):
+            gf.multinomial(gf.placeholder(gf.int32, [2, 3]), 2)
+        with pytest.raises(TypeError, match="output_dtype must be int32 or int64"):
+            gf.multinomial(logits, 2, output_dtype=gf.float32)
