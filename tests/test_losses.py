@@ -116,3 +116,22 @@ def test_gradient_flows_to_logits_only():
         sess.run(gf.global_variables_initializer())
         g = sess.run(grad)
     np.testing.assert_allclose(g, (np.exp(_log_softmax(LOGITS)) - ONEHOT) / 4, rtol=1e-9, atol=1e-12)
+
+
+def test_cosine_distance_matches_numpy():
+    rng = np.random.default_rng(3)
+    labels = rng.standard_normal((4, 5))
+    predictions = rng.standard_normal((4, 5))
+    labels /= np.linalg.norm(labels, axis=1, keepdims=True)
+    predictions /= np.linalg.norm(predictions, axis=1, keepdims=True)
+    weights = np.array([[1.0], [0.0], [2.0], [1.0]])
+    g = gf.Graph()
+    with g.as_default():
+        loss = gf.losses.cosine_distance(labels, predictions, axis=1, weights=weights)
+        with gf.Session() as sess:
+            value = sess.run(loss)
+        assert loss in gf.losses.get_losses()
+        with pytest.raises(ValueError, match="axis"):
+            gf.losses.cosine_distance(labels, predictions)
+    per_example = 1 - np.sum(labels * predictions, axis=1, keepdims=True)
+    np.testing.assert_allclose(value, np.sum(per_example * weights) / np.count_nonzero(weights), rtol=1e-12)

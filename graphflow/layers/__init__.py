@@ -16,7 +16,8 @@ from ..framework.tensor import Tensor
 from ..ops import array_ops, core_ops, init_ops, linalg_ops, math_ops, reduction_ops
 from ..ops.variable_scope import get_variable, variable_scope
 
-__all__ = ["dense", "flatten", "dropout", "batch_normalization", "conv2d", "max_pooling2d", "average_pooling2d"]
+__all__ = ["dense", "flatten", "dropout", "batch_normalization", "conv2d", "conv2d_transpose", "max_pooling2d",
+           "average_pooling2d"]
 
 IntPair = Union[int, Sequence[int]]
 
@@ -254,6 +255,54 @@ def conv2d(inputs: Any, filters: int, kernel_size: IntPair, strides: IntPair = (
                               initializer=kernel_initializer, regularizer=kernel_regularizer, trainable=trainable)
         outputs = _nn().conv2d(inputs, kernel, strides=nhwc(sh, sw), padding=_padding(padding), data_format=fmt,
                                dilations=nhwc(dh, dw))
+        if use_bias:
+            bias = get_variable("bias", [filters], dtype=inputs.dtype, initializer=bias_initializer,
+                                regularizer=bias_regularizer, trainable=trainable)
+            outputs = _nn().bias_add(outputs, bias, data_format=fmt)
+        return _finish(outputs, activation, activity_regularizer)
+
+
+def conv2d_transpose(inputs: Any, filters: int, kernel_size: IntPair, strides: IntPair = (1, 1),
+                     padding: str = "valid", data_format: str = "channels_last", activation: Optional[Callable] = None,
+                     use_bias: bool = True, kernel_initializer: Any = None,
+                     bias_initializer: Any = init_ops.zeros_initializer(), kernel_regularizer: Any = None,
+                     bias_regularizer: Any = None, activity_regularizer: Any = None, trainable: bool = True,
+                     name: Optional[str] = None, reuse: Any = None) -> Tensor:
+    """Transposed 2-D convolution layer (gf.nn.conv2d_transpose) with kernel [kh, kw, filters, in_channels].
+
+    Output size per spatial dim: in * stride for "same", (in - 1) * stride + kernel for "valid" (as TF1's layer).
+    """
+    inputs = convert_to_tensor(inputs)
+    fmt = _data_format(data_format)
+    if inputs.shape.rank != 4:
+        raise ValueError(f"conv2d_transpose expects 4-D inputs, got {inputs.name} of shape {inputs.shape}")
+    h_axis, w_axis, c_axis = (1, 2, 3) if fmt == "NHWC" else (2, 3, 1)
+    in_channels = inputs.shape.dims[c_axis]
+    if in_channels is None:
+        raise ValueError(f"conv2d_transpose: the channel dimension of inputs {inputs.name} (shape {inputs.shape}) "
+                         "must be known")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(strides, "strides")
+    same = _padding(padding) == "SAME"
+
+    def out_size(size: Any, stride: int, kernel: int) -> Any:
+        return size * stride if same else (size - 1) * stride + kernel
+
+    with variable_scope(name, default_name="conv2d_transpose", values=[inputs], reuse=reuse):
+        kernel = get_variable("kernel", [kh, kw, filters, in_channels], dtype=inputs.dtype,
+                              initializer=kernel_initializer, regularizer=kernel_regularizer, trainable=trainable)
+        dynamic = array_ops.shape(inputs)
+        height, width = out_size(dynamic[h_axis], sh, kh), out_size(dynamic[w_axis], sw, kw)
+        dims = [dynamic[0], height, width, filters] if fmt == "NHWC" else [dynamic[0], filters, height, width]
+        stride_list = [1, sh, sw, 1] if fmt == "NHWC" else [1, 1, sh, sw]
+        outputs = _nn().conv2d_transpose(inputs, kernel, array_ops.stack(dims), stride_list, _padding(padding),
+                                         data_format=fmt)
+        static = inputs.shape.dims
+        known = [static[0], None, None, None]
+        known[h_axis] = None if static[h_axis] is None else out_size(static[h_axis], sh, kh)
+        known[w_axis] = None if static[w_axis] is None else out_size(static[w_axis], sw, kw)
+        known[c_axis] = filters
+        outputs.set_shape(known)
         if use_bias:
             bias = get_variable("bias", [filters], dtype=inputs.dtype, initializer=bias_initializer,
                                 regularizer=bias_regularizer, trainable=trainable)

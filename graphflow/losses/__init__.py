@@ -16,7 +16,7 @@ from ..ops import array_ops, core_ops, math_ops, reduction_ops
 __all__ = ["Reduction", "compute_weighted_loss", "absolute_difference", "mean_squared_error", "huber_loss",
            "log_loss", "hinge_loss", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
            "sigmoid_cross_entropy", "add_loss", "get_losses", "get_regularization_losses",
-           "get_regularization_loss", "get_total_loss"]
+           "get_regularization_loss", "get_total_loss", "cosine_distance"]
 
 
 class Reduction:
@@ -117,6 +117,20 @@ def mean_squared_error(labels: Any, predictions: Any, weights: Any = 1.0, scope:
     labels, predictions = _pair(labels, predictions, "mean_squared_error")
     with predictions.graph.name_scope(scope or "mean_squared_error") as name:
         losses = math_ops.squared_difference(predictions, labels)
+        return compute_weighted_loss(losses, weights, name, loss_collection, reduction)
+
+
+def cosine_distance(labels: Any, predictions: Any, axis: Optional[int] = None, weights: Any = 1.0,
+                    scope: Optional[str] = None, loss_collection: Optional[str] = GraphKeys.LOSSES,
+                    reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS, dim: Optional[int] = None) -> Tensor:
+    """ℓ = 1 - Σ_axis labels · predictions, for labels and predictions already unit-normalised along `axis`."""
+    if axis is None:
+        axis = dim
+    if axis is None:
+        raise ValueError("cosine_distance: you must specify axis")
+    labels, predictions = _pair(labels, predictions, "cosine_distance")
+    with predictions.graph.name_scope(scope or "cosine_distance_loss") as name:
+        losses = 1 - reduction_ops.reduce_sum(predictions * labels, axis, keepdims=True)
         return compute_weighted_loss(losses, weights, name, loss_collection, reduction)
 
 

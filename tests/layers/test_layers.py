@@ -222,3 +222,28 @@ def test_layer_argument_errors():
         gf.layers.conv2d(x, 3, kernel_size=(1, 2, 3))
     with pytest.raises(ValueError, match="4-D"):
         gf.layers.conv2d(gf.placeholder(gf.float32, [4, 2]), 3, 2)
+
+
+@pytest.mark.parametrize("padding, strides", [("same", 2), ("valid", 2), ("valid", 1)])
+def test_conv2d_transpose_is_the_adjoint_of_conv2d_with_its_kernel(padding, strides):
+    rng = np.random.default_rng(7)
+    x_value = rng.standard_normal((2, 4, 5, 3))
+    g = gf.Graph()
+    with g.as_default():
+        x = gf.placeholder(gf.float64, [None, 4, 5, 3])
+        y = gf.layers.conv2d_transpose(x, filters=6, kernel_size=3, strides=strides, padding=padding,
+                                       use_bias=False, name="up")
+        kernel = g.get_tensor_by_name("up/kernel:0")
+        expected_hw = ((4 * strides, 5 * strides) if padding == "same" else
+                       ((4 - 1) * strides + 3, (5 - 1) * strides + 3))
+        assert y.shape.as_list() == [None, *expected_hw, 6]
+        probe = gf.placeholder(gf.float64, [2, *expected_hw, 6])
+        back = gf.nn.conv2d(probe, kernel, [1, strides, strides, 1], padding.upper())
+        with gf.Session() as sess:
+            sess.run(gf.global_variables_initializer())
+            y_value = sess.run(y, {x: x_value})
+            probe_value = rng.standard_normal(y_value.shape)
+            back_value = sess.run(back, {probe: probe_value})
+    assert y_value.shape == (2, *expected_hw, 6)
+    # <conv2d_transpose(x), p> == <x, conv2d(p)>: the defining property of the transpose
+    np.testing.assert_allclose(np.sum(y_value * probe_value), np.sum(x_value * back_value), rtol=1e-10)
