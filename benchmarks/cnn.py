@@ -7,14 +7,13 @@ GFLOP/s counting 2 * M * K * N for the convolution's GEMM (M = batch * out_h * o
 N = Cout), next to numpy's float32 matmul of contiguous (M, K) @ (K, N) operands and the 4096^2 sgemm rate.
 (2) Deep MNIST training: 28x28x1 -> conv 5x5x32 SAME + relu -> max pool 2 -> conv 5x5x64 SAME + relu -> max pool 2
 -> fc 1024 relu -> fc 10, batch 64, Adam 1e-4, softmax cross-entropy on random data. Each framework runs in its own
-subprocess, so its peak memory (ru_maxrss) is its own; the frameworks take turns for --runs rounds of --steps
+subprocess, so its peak memory (VmHWM) is its own; the frameworks take turns for --runs rounds of --steps
 steps (so machine noise hits all of them alike) and samples/s is the median over the rounds.
 PyTorch (CPU) and TensorFlow 1 run only when importable.
 """
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import time
 
 import numpy as np
 
-from benchmarks.timing import median_seconds, sgemm_gflops
+from benchmarks.timing import median_seconds, peak_rss_mib, sgemm_gflops
 
 # (name, batch, height, width, in_channels, kernel, out_channels); SAME padding, stride 1.
 LAYERS = [
@@ -154,7 +153,7 @@ def run_worker(name, steps, runs):
             j = (i % 4) * BATCH
             loss = step(images[j:j + BATCH], targets[j:j + BATCH])
         rates.append(steps * BATCH / (time.perf_counter() - start))
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_rss_mib()
     print(json.dumps({"rates": rates, "peak_mib": peak_mib, "loss": float(loss)}))
 
 

@@ -3,19 +3,20 @@ cross-entropy) in graphflow next to the same model hand-written in numpy (and Py
 
 Run from the repository root: python -m benchmarks.train [--steps 200] [--runs 5]
 
-Each framework runs in its own subprocess so peak memory (ru_maxrss) is its own; each run times `--steps` steps after
+Each framework runs in its own subprocess so peak memory (VmHWM) is its own; each run times `--steps` steps after
 warm-up, and the table shows medians over `--runs` runs with ratios to hand-written numpy.
 """
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from benchmarks.timing import peak_rss_mib
 
 SIZES = (784, 512, 512, 10)
 BATCH = 128
@@ -165,7 +166,7 @@ def worker(name, steps):
     for _ in range(steps):
         loss = step(*next(data))
     elapsed = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_mb = peak_rss_mib()
     print(json.dumps({"steps_per_s": steps / elapsed, "peak_mb": peak_mb, "first_loss": float(first),
                       "last_loss": float(loss)}))
 
