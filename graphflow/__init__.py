@@ -17,6 +17,7 @@ from .ops.variables import *  # noqa: F401,F403
 from .ops.shape_ops import *  # noqa: F401,F403
 from .ops.indexing_ops import *  # noqa: F401,F403
 from .ops.gather_ops import *  # noqa: F401,F403
+from .ops.select_ops import *  # noqa: F401,F403
 from .ops.linalg_ops import cholesky, eye, matrix_determinant, matrix_inverse, matrix_transpose, norm, trace
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403

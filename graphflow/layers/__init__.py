@@ -13,7 +13,7 @@ from ..framework import dtypes
 from ..framework.convert import convert_to_tensor
 from ..framework.graph import GraphKeys, get_default_graph
 from ..framework.tensor import Tensor
-from ..ops import array_ops, core_ops, init_ops, linalg_ops, math_ops, reduction_ops
+from ..ops import array_ops, core_ops, init_ops, linalg_ops, math_ops, reduction_ops, select_ops
 from ..ops.variable_scope import get_variable, variable_scope
 
 __all__ = ["dense", "flatten", "dropout", "batch_normalization", "conv2d", "conv2d_transpose", "max_pooling2d",
@@ -127,9 +127,8 @@ def dropout(inputs: Any, rate: float = 0.5, noise_shape: Any = None, seed: Optio
             if not training:
                 return core_ops.identity(inputs)
             return _nn().dropout(inputs, rate=rate, noise_shape=noise_shape, seed=seed)
-        from ..ops import shape_ops
         dropped = _nn().dropout(inputs, rate=rate, noise_shape=noise_shape, seed=seed)
-        return shape_ops.where_v2(convert_to_tensor(training, dtype=dtypes.bool_), dropped, inputs)
+        return select_ops.where_v2(convert_to_tensor(training, dtype=dtypes.bool_), dropped, inputs)
 
 
 def batch_normalization(inputs: Any, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
@@ -195,11 +194,10 @@ def batch_normalization(inputs: Any, axis: int = -1, momentum: float = 0.99, eps
             if isinstance(training, (bool, np.bool_)):
                 mean, variance = batch_mean, batch_variance
             else:
-                from ..ops import shape_ops
                 flag = convert_to_tensor(training, dtype=dtypes.bool_)
-                mean = shape_ops.where_v2(flag, batch_mean, moving_mean.value())
-                variance = shape_ops.where_v2(flag, batch_variance, moving_variance.value())
-                decay = shape_ops.where_v2(flag, decay, core_ops.constant(0.0, dtype=dtype))
+                mean = select_ops.where_v2(flag, batch_mean, moving_mean.value())
+                variance = select_ops.where_v2(flag, batch_variance, moving_variance.value())
+                decay = select_ops.where_v2(flag, decay, core_ops.constant(0.0, dtype=dtype))
             graph = inputs.graph
             update_variance = batch_variance
             if fused is not False and rank == 4 and axis in (1, 3):

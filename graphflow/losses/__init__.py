@@ -11,7 +11,7 @@ from ..framework import dtypes
 from ..framework.convert import convert_to_tensor
 from ..framework.graph import GraphKeys, get_default_graph
 from ..framework.tensor import Tensor
-from ..ops import array_ops, core_ops, math_ops, reduction_ops
+from ..ops import array_ops, core_ops, math_ops, reduction_ops, select_ops
 
 __all__ = ["Reduction", "compute_weighted_loss", "absolute_difference", "mean_squared_error", "huber_loss",
            "log_loss", "hinge_loss", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
@@ -42,11 +42,10 @@ class Reduction:
 
 def _safe_divide(numerator: Tensor, denominator: Tensor) -> Tensor:
     # 0 / 0 → 0: a batch whose weights are all zero contributes no loss
-    from ..ops import shape_ops
     zero = core_ops.constant(0, dtype=denominator.dtype)
     is_zero = math_ops.equal(denominator, zero)
-    safe = shape_ops.where_v2(is_zero, core_ops.constant(1, dtype=denominator.dtype), denominator)
-    return shape_ops.where_v2(is_zero, core_ops.constant(0, dtype=numerator.dtype), numerator / safe)
+    safe = select_ops.where_v2(is_zero, core_ops.constant(1, dtype=denominator.dtype), denominator)
+    return select_ops.where_v2(is_zero, core_ops.constant(0, dtype=numerator.dtype), numerator / safe)
 
 
 def compute_weighted_loss(losses: Any, weights: Any = 1.0, scope: Optional[str] = None,

@@ -130,7 +130,8 @@ class UnsortedSegmentSum(OpDef):
         return segment_sum
 
     def grad(self, op, dy):
-        from .shape_ops import concat, where_v2  # shape_ops builds on this module
+        from .select_ops import where_v2
+        from .shape_ops import concat  # shape_ops builds on this module
         _, ids, num = op.inputs
         # gather with dropped (negative) ids reading an appended zero row
         padded = concat([dy, array_ops.zeros_like(dy[:1])], 0)

@@ -289,7 +289,7 @@ class Pow(BinaryOp):
 
 
 def where_(c, a, b):
-    from .shape_ops import where
+    from .select_ops import where
     return where(c, a, b)
 
 

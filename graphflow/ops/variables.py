@@ -262,7 +262,7 @@ def is_variable_initialized(variable: Variable) -> Tensor:
 def report_uninitialized_variables(var_list: Optional[Iterable[Variable]] = None,
                                    name: str = "report_uninitialized_variables") -> Tensor:
     """A 1-D string tensor naming the variables of `var_list` (default: all global) that have no value yet."""
-    from . import array_ops, gather_ops, math_ops, shape_ops  # built from ordinary array ops, as in TF1
+    from . import array_ops, gather_ops, math_ops, select_ops  # built from ordinary array ops, as in TF1
     var_list = list(global_variables() if var_list is None else var_list)
     graph = get_default_graph()
     with graph.name_scope(name):
@@ -270,5 +270,5 @@ def report_uninitialized_variables(var_list: Optional[Iterable[Variable]] = None
             return core_ops.constant([], dtype=dtypes.string)
         initialized = array_ops.stack([is_variable_initialized(v) for v in var_list])
         names = core_ops.constant([v.op.name for v in var_list])
-        missing = array_ops.reshape(shape_ops.where(math_ops.logical_not(initialized)), [-1])
+        missing = array_ops.reshape(select_ops.where(math_ops.logical_not(initialized)), [-1])
         return gather_ops.gather(names, missing)
