@@ -33,6 +33,11 @@ class OpDef:
     stateful: bool = False
     # True when the kernel may return (a view of) an input array, so a fetched result could alias a variable's storage
     may_alias_input: bool = False
+    # True when the kernel always returns arrays it allocated itself, which a later op may then overwrite in place
+    fresh_output: bool = False
+    # Optionally make_inplace_kernel(op, ctx): like make_kernel, but writing the result into its first input's
+    # array; the Plan uses it when that input dies at this op and is fresh (see runtime.plan._can_run_in_place).
+    make_inplace_kernel: Optional[Callable[..., Any]] = None
     grad: Optional[Callable[..., Any]] = _undecided_grad
 
     def infer(self, op) -> List[Tuple[DType, TensorShape]]:

@@ -220,6 +220,8 @@ def conv_output_shape(op, spec: WindowSpec, input_shape: TensorShape, filter_sha
 class _ConvFamilyOp(OpDef):
     """Shared attrs and helpers of the Conv2D and DepthwiseConv2dNative families."""
 
+    fresh_output = True  # every kernel path returns a newly allocated array
+
     depthwise = False
 
     def to_nhwc(self, spec: WindowSpec, array: Any) -> Any:

@@ -29,6 +29,8 @@ def _matmul_dims(a_shape, b_shape, ta: bool, tb: bool, op_type: str):
 class MatMul(OpDef):
     """c = op(a) @ op(b) for matrices, op = transpose when transpose_a / transpose_b."""
 
+    fresh_output = True  # every kernel path returns a newly allocated array
+
     op_type = "MatMul"
     attrs = {"transpose_a": False, "transpose_b": False, "T": None}
 
@@ -61,6 +63,8 @@ class MatMul(OpDef):
 @register_op
 class BatchMatMulV2(OpDef):
     """Batched matmul over leading dims (broadcast), adj_x / adj_y transpose the last two dims."""
+
+    fresh_output = True  # every kernel path returns a newly allocated array
 
     op_type = "BatchMatMulV2"
     attrs = {"adj_x": False, "adj_y": False, "T": None}

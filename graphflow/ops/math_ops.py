@@ -78,8 +78,14 @@ class UnaryOp(OpDef):
             raise TypeError(f"{op.type} does not support dtype {x.dtype.name}")
         return [(self.result_dtype or x.dtype, x.shape)]
 
+    fresh_output = True
+
     def make_kernel(self, op, ctx):
         return getattr(ctx.xp, self.ufunc)
+
+    def make_inplace_kernel(self, op, ctx):
+        ufunc = getattr(ctx.xp, self.ufunc)
+        return lambda x: ufunc(x, out=x)
 
     def kernel(self, xp, x):
         return getattr(xp, self.ufunc)(x)
@@ -106,6 +112,7 @@ def stable_sigmoid(xp, x):
 class Sigmoid(UnaryOp):
     """y = 1 / (1 + exp(-x)), computed without overflow."""
 
+    make_inplace_kernel = None  # its kernel is not a single ufunc
     op_type = "Sigmoid"
     allowed = FLOATS
 
@@ -120,6 +127,7 @@ class Sigmoid(UnaryOp):
 
 @register_op
 class Rsqrt(UnaryOp):
+    make_inplace_kernel = None  # its kernel is not a single ufunc
     op_type = "Rsqrt"
     allowed = FLOATS
 
@@ -171,6 +179,7 @@ _unary("LogicalNot", "logical_not", differentiable=False, allowed=(dtypes.bool_,
 
 @register_op
 class Erf(UnaryOp):
+    make_inplace_kernel = None  # its kernel is not a single ufunc
     op_type = "Erf"
     allowed = FLOATS
 
@@ -208,8 +217,14 @@ class BinaryOp(OpDef):
             raise TypeError(f"{op.type} does not support dtype {x.dtype.name}")
         return [(self.result_dtype or x.dtype, broadcast_shapes(x.shape, y.shape))]
 
+    fresh_output = True
+
     def make_kernel(self, op, ctx):
         return getattr(ctx.xp, self.ufunc)
+
+    def make_inplace_kernel(self, op, ctx):
+        ufunc = getattr(ctx.xp, self.ufunc)
+        return lambda x, y: ufunc(x, y, out=x)
 
     def kernel(self, xp, x, y):
         return getattr(xp, self.ufunc)(x, y)
@@ -257,6 +272,7 @@ for _name, _ufunc in (("LogicalAnd", "logical_and"), ("LogicalOr", "logical_or")
 class SquaredDifference(BinaryOp):
     """(x - y)² elementwise."""
 
+    make_inplace_kernel = None  # its kernel is not a single ufunc
     op_type = "SquaredDifference"
 
     def make_kernel(self, op, ctx):

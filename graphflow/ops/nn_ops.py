@@ -74,10 +74,15 @@ class Relu(_Activation):
     op_type = "Relu"
     allowed = NUMERIC
     grad_op_type = "ReluGrad"
+    fresh_output = True
 
     def make_kernel(self, op, ctx):
         maximum = ctx.xp.maximum
         return lambda x: maximum(x, x.dtype.type(0))
+
+    def make_inplace_kernel(self, op, ctx):
+        maximum = ctx.xp.maximum
+        return lambda x: maximum(x, x.dtype.type(0), out=x)
 
 
 @register_op
@@ -85,10 +90,16 @@ class ReluGrad(_ActivationGrad):
     """dx = dy where x > 0, else 0."""
 
     op_type = "ReluGrad"
+    fresh_output = True
+    same_shape_inputs = True  # dy and x never broadcast
 
     def kernel(self, xp, dy, x):
         # dy times the 0/1 mask, exactly as TF computes it (and several times faster than xp.where here)
         return xp.multiply(dy, x > 0, dtype=dy.dtype)
+
+    def make_inplace_kernel(self, op, ctx):
+        multiply = ctx.xp.multiply
+        return lambda dy, x: multiply(dy, x > 0, out=dy)
 
     def grad(self, op, ddx):
         return [apply_op("ReluGrad", [ddx, op.inputs[1]]), None]

@@ -41,6 +41,8 @@ def _nhwc_sizes(spec: WindowSpec, sizes: Any) -> list:
 class _Pool(OpDef):
     """y = a reduction over each ksize window (pool_math); a SAME window never counts its padding."""
 
+    fresh_output = True  # every kernel path returns a newly allocated array
+
     allowed = FLOATS
     grad_type = ""
 
@@ -91,6 +93,8 @@ class AvgPool(_Pool):
 class MaxPoolGrad(OpDef):
     """dx: each dy[n, r, c, ch] added to the first (row-major) maximum of its window in orig_input, as TF routes
     ties. Inputs (orig_input, orig_output, grad). Linear in grad, whose gradient is MaxPoolGradGrad."""
+
+    fresh_output = True  # every kernel path returns a newly allocated array
 
     op_type = "MaxPoolGrad"
     attrs = MaxPool.attrs
@@ -178,6 +182,8 @@ class MaxPoolGradGrad(OpDef):
 class AvgPoolGrad(OpDef):
     """dx[p] = sum over the windows w containing p of grad[w] / count[w] (count excludes padding). Inputs
     (orig_input_shape, grad); linear in grad, whose gradient is AvgPool."""
+
+    fresh_output = True  # every kernel path returns a newly allocated array
 
     op_type = "AvgPoolGrad"
     attrs = AvgPool.attrs

@@ -85,6 +85,29 @@ def _topological_order(ops: List[Operation], fed: Dict[Tensor, int]) -> List[Ope
     return order
 
 
+def _can_run_in_place(op: Operation) -> bool:
+    """Whether `op` may write its one output into its first input's array (when that input dies at this op).
+
+    Needs an in-place kernel, the output's dtype and (partial) shape equal to input 0's, and every other input
+    provably not enlarging input 0 by broadcasting (each aligned dim 1, or known and equal to the output's).
+    """
+    opdef = op.opdef
+    if getattr(opdef, "make_inplace_kernel", None) is None or len(op.outputs) != 1 or not op.inputs:
+        return False
+    first, out = op.inputs[0], op.outputs[0]
+    if first.dtype != out.dtype or out.shape.rank in (None, 0) or first.shape != out.shape:
+        return False
+    out_dims = out.shape.dims
+    for other in op.inputs[1:]:
+        dims = other.shape.dims
+        if dims is None or len(dims) > len(out_dims):
+            return False
+        for d, o in zip(reversed(dims), reversed(out_dims)):
+            if not (d == 1 or (d is not None and d == o)) and not getattr(opdef, "same_shape_inputs", False):
+                return False
+    return True
+
+
 def _aliases_variable(tensor: Tensor) -> bool:
     """Whether the array behind `tensor` may be a variable's storage (fetching it must then copy)."""
     seen = 0
@@ -144,6 +167,8 @@ class Plan:
         lines: List[Tuple[str, List[str], List[str], Optional[Operation]]] = []  # (code, reads, writes, op)
         transfers: Dict[Tuple[str, str], str] = {}
         contexts: Dict[str, KernelContext] = {}
+        fresh: set = set()  # slots holding arrays their kernel newly allocated (nothing else refers to them)
+        aliased: set = set()  # slots some view-returning op has read
 
         def new_slot(device: Device) -> str:
             name = f"s{next(counter)}"
@@ -165,7 +190,7 @@ class Plan:
                     name = new_slot(device)
                     put, get = f"put{next(counter)}", f"get{next(counter)}"
                     namespace[put], namespace[get] = device.put, src.get
-                    lines.append((f"{name} = {put}({get}({slot}))", [slot], [name], None))
+                    lines.append((f"{name} = {put}({get}({slot}))", [slot], [name], None, None))
                 transfers[key] = name
             return transfers[key]
 
@@ -186,6 +211,8 @@ class Plan:
                 ctx = contexts[device.name] = KernelContext(session, device)
             ref_inputs = getattr(opdef, "ref_inputs", ())
             reads = [on_device(slot_of[t], device) for i, t in enumerate(op.inputs) if i not in ref_inputs]
+            if opdef.may_alias_input:
+                aliased.update(reads)  # its output may be a view of these: never overwrite them in place
             if getattr(opdef, "is_identity", False) and len(reads) == 1:
                 for t in op.outputs:
                     slot_of.setdefault(t, reads[0])
@@ -215,7 +242,14 @@ class Plan:
                 code = f"{writes[0]} = {call}"
             else:
                 code = f"{', '.join(writes)}, = {call}"
-            lines.append((code, reads, writes, op))
+            inplace_code = None
+            if _can_run_in_place(op):
+                iname = f"k{next(counter)}"
+                namespace[iname] = opdef.make_inplace_kernel(op, ctx)
+                inplace_code = f"{writes[0]} = {iname}({', '.join(reads)})"
+            if opdef.fresh_output:
+                fresh.update(writes)
+            lines.append((code, reads, writes, op, inplace_code))
 
         results = []
         for t in self.fetches:
@@ -229,6 +263,7 @@ class Plan:
                 namespace["_copy"] = np.copy
                 slot = f"_copy({slot})"
             results.append(slot)
+        self._overwritable = fresh - aliased
         return self._emit(lines, args, results, namespace, constants, traced)
 
     @staticmethod
@@ -244,7 +279,7 @@ class Plan:
 
     def _emit(self, lines, args, results, namespace, constants, traced: bool) -> Callable[..., Any]:
         last_use: Dict[str, int] = {}
-        for index, (_, reads, writes, _) in enumerate(lines):
+        for index, (_, reads, writes, _, _) in enumerate(lines):
             for name in reads:
                 last_use[name] = index
             for name in writes:
@@ -256,9 +291,15 @@ class Plan:
         if traced:
             # the traced variant takes the run's trace list as its first argument: no state shared between runs
             namespace["_now"] = time.perf_counter_ns
-            namespace["_ops"] = [op for _, _, _, op in lines]
+            namespace["_ops"] = [op for _, _, _, op, _ in lines]
             args = ["_trace"] + list(args)
-        for index, (code, reads, writes, op) in enumerate(lines):
+        in_place = []
+        for index, (code, reads, writes, op, inplace_code) in enumerate(lines):
+            if inplace_code is not None and reads and reads[0] in self._overwritable and \
+                    last_use.get(reads[0]) == index and reads[0] not in returned:
+                # the first input dies here and nothing else refers to its array: write the result into it
+                code = inplace_code
+                in_place.append(op)
             if traced and op is not None:
                 body.append("_t = _now()")
             line_ops[len(body) + 2] = op
@@ -276,6 +317,7 @@ class Plan:
         self._line_maps[filename] = (line_ops, line_inputs)
         if not traced:
             self.source = source
+            self.in_place_ops = in_place  # ops whose result overwrites their dying first input
         exec(compile(source, filename, "exec"), namespace)
         return namespace["plan"]
 

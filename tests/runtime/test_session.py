@@ -233,3 +233,35 @@ def test_random_seeds_repeat_in_new_sessions(graph):
         b1 = s2.run(r)
     np.testing.assert_array_equal(a1, b1)
     assert not np.array_equal(a1, a2)
+
+
+def test_elementwise_results_reuse_dying_buffers_without_changing_values(graph):
+    rng = np.random.default_rng(0)
+    x_value = rng.standard_normal((4, 3)).astype(np.float32)
+    w_value = rng.standard_normal((3, 5)).astype(np.float32)
+    x = gf.placeholder(gf.float32, [None, 3])
+    w = gf.Variable(w_value, name="w")
+    hidden = gf.matmul(x, w)                    # fresh: may be overwritten by the ops below when it dies
+    activated = gf.nn.relu(hidden + 1.0)        # Add writes into hidden, Relu into the Add's result
+    viewed = gf.reshape(activated, [-1])        # a view of `activated`: activated must not be overwritten
+    doubled = activated * 2.0
+    scaled = x * 3.0                            # x is the caller's array: never overwritten
+    kept = gf.exp(hidden)                       # a fetched tensor is never overwritten by a later op
+    with gf.Session() as sess:
+        sess.run(w.initializer)
+        fed = x_value.copy()
+        out = sess.run({"act": activated, "view": viewed, "double": doubled, "scaled": scaled},
+                       {x: fed})
+        plan = list(sess._plans.values())[-1][0]  # the plan of the run just made
+        h_value, e_value = sess.run([hidden, kept], {x: fed})
+        np.testing.assert_array_equal(sess.run(w), w_value)
+    expected = np.maximum(x_value @ w_value + 1, 0)
+    np.testing.assert_allclose(out["act"], expected, rtol=1e-6)
+    np.testing.assert_allclose(out["view"], expected.reshape(-1), rtol=1e-6)
+    np.testing.assert_allclose(out["double"], expected * 2, rtol=1e-6)
+    np.testing.assert_allclose(out["scaled"], x_value * 3, rtol=1e-6)
+    np.testing.assert_array_equal(fed, x_value)
+    np.testing.assert_allclose(h_value, x_value @ w_value, rtol=1e-6)
+    np.testing.assert_allclose(e_value, np.exp(x_value @ w_value), rtol=1e-5)
+    # Add reuses hidden's buffer and Relu the Add's; Mul may not reuse `activated`, which Reshape's view shares
+    assert [op.type for op in plan.in_place_ops] == ["Add", "Relu"]
