@@ -85,6 +85,12 @@ def _topological_order(ops: List[Operation], fed: Dict[Tensor, int]) -> List[Ope
     return order
 
 
+def _output_sizes(*values: Any) -> Tuple[Tuple[tuple, int], ...]:
+    """(shape, nbytes) of each output, for traces: keeping the arrays themselves would defeat memory reuse and make
+    traced steps slower than real ones."""
+    return tuple((tuple(np.shape(v)), int(getattr(v, "nbytes", 0))) for v in values)
+
+
 def _can_run_in_place(op: Operation) -> bool:
     """Whether `op` may write its one output into its first input's array (when that input dies at this op).
 
@@ -292,6 +298,7 @@ class Plan:
             # the traced variant takes the run's trace list as its first argument: no state shared between runs
             namespace["_now"] = time.perf_counter_ns
             namespace["_ops"] = [op for _, _, _, op, _ in lines]
+            namespace["_sizes"] = _output_sizes
             args = ["_trace"] + list(args)
         in_place = []
         for index, (code, reads, writes, op, inplace_code) in enumerate(lines):
@@ -306,7 +313,7 @@ class Plan:
             line_inputs[len(body) + 2] = reads
             body.append(code)
             if traced and op is not None:
-                body.append(f"_trace.append((_ops[{index}], _t, _now(), ({', '.join(writes)}{',' if writes else ''})))")
+                body.append(f"_trace.append((_ops[{index}], _t, _now(), _sizes({', '.join(writes)})))")
             dead = sorted({n for n in set(reads) | set(writes)
                            if last_use.get(n) == index and n not in returned and n not in constants})
             if dead:
@@ -323,7 +330,7 @@ class Plan:
 
     # --- run ------------------------------------------------------------------------------------------------------
     def run(self, feed_values: Sequence[Any], trace: Optional[list] = None) -> Tuple[Any, ...]:
-        """Executes the plan. With `trace` (a list), appends (op, start_ns, end_ns, outputs) per step."""
+        """Executes the plan. With `trace` (a list), appends per step (op, start_ns, end_ns, outputs' (shape, nbytes))."""
         try:
             if trace is None:
                 return self._fn(*feed_values)

@@ -21,11 +21,6 @@ def timeline_label(op: Operation) -> str:
     return f"{op.name} = {op.type}({', '.join(inputs)})"
 
 
-def _output_bytes(value: Any) -> int:
-    nbytes = getattr(value, "nbytes", None)
-    return int(nbytes) if nbytes is not None else 0
-
-
 def fill_run_metadata(run_metadata: config_pb2.RunMetadata, trace: Sequence[Tuple[Operation, int, int, tuple]],
                       plan: Any) -> None:
     """Replaces `run_metadata.step_stats` by one NodeExecStats per executed op, grouped by device.
@@ -33,7 +28,7 @@ def fill_run_metadata(run_metadata: config_pb2.RunMetadata, trace: Sequence[Tupl
     Args:
         run_metadata: the RunMetadata passed to `Session.run`.
         trace: (op, start_ns, end_ns, outputs) per executed kernel, from `Plan.run(trace=...)`, in execution order;
-            times come from `time.perf_counter_ns`.
+            times come from `time.perf_counter_ns`; outputs are (shape, nbytes) pairs.
         plan: the Plan that ran (it knows each op's device).
     Times: `all_start_micros` is wall-clock (Unix epoch) microseconds; the `*_rel_*` fields are relative to it. The
     op runs synchronously inside its step, so op start equals the step start and op end the step end.
@@ -56,13 +51,12 @@ def fill_run_metadata(run_metadata: config_pb2.RunMetadata, trace: Sequence[Tupl
         stats.all_end_rel_micros, stats.all_end_rel_nanos = duration_ns // 1000, duration_ns
         allocator = "cpu" if placed.kind == "cpu" else f"GPU_{placed.name.rpartition(':')[2]}_bfc"  # TF's names
         total = 0
-        for slot, (tensor, value) in enumerate(zip(op.outputs, outputs)):
-            nbytes = _output_bytes(value)
+        for slot, (tensor, (shape, nbytes)) in enumerate(zip(op.outputs, outputs)):
             total += nbytes
             output = stats.output.add(slot=slot)
             description = output.tensor_description
             description.dtype = tensor.dtype.as_datatype_enum
-            for size in getattr(value, "shape", ()):
+            for size in shape:
                 description.shape.dim.add(size=int(size))
             description.allocation_description.requested_bytes = nbytes
             description.allocation_description.allocated_bytes = nbytes
