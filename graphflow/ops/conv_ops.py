@@ -7,7 +7,7 @@ import numpy as np
 
 from ..framework import dtypes
 from ..framework.convert import convert_to_tensor
-from ..framework.registry import REQUIRED, OpDef, register_op
+from ..framework.registry import REQUIRED, OpDef, gradient_wanted, register_op
 from ..framework.shapes import TensorShape
 from ..framework.tensor import Tensor
 from .builder import FLOATS, apply_op, const_value, convert_pair
@@ -271,8 +271,12 @@ class _Forward(_ConvFamilyOp):
     def grad(self, op, dy):
         x, w = op.inputs
         attrs = same_attrs(op)
-        return [apply_op(self.backprop_input_type, [shape_tensor(x), w, dy], attrs, name=self.backprop_input_type),
-                apply_op(self.backprop_filter_type, [x, shape_tensor(w), dy], attrs, name=self.backprop_filter_type)]
+        # a first layer's input (the images) needs no gradient: build no Conv2DBackpropInput for it
+        dx = (apply_op(self.backprop_input_type, [shape_tensor(x), w, dy], attrs, name=self.backprop_input_type)
+              if gradient_wanted(0) else None)
+        dw = (apply_op(self.backprop_filter_type, [x, shape_tensor(w), dy], attrs, name=self.backprop_filter_type)
+              if gradient_wanted(1) else None)
+        return [dx, dw]
 
 
 class _BackpropInput(_ConvFamilyOp):
