@@ -6,3 +6,4 @@ from ..ops.normalization_ops import *  # noqa: F401,F403
 from ..ops.nn_misc_ops import *  # noqa: F401,F403
 from ..ops.conv_ops import *  # noqa: F401,F403
 from ..ops.pool_ops import *  # noqa: F401,F403
+from ..ops.conv_composites import *  # noqa: F401,F403
