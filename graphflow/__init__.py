@@ -22,9 +22,11 @@ from .ops.linalg_ops import cholesky, eye, matrix_determinant, matrix_inverse, m
 from .ops.random_ops import *  # noqa: F401,F403
 from .ops.variable_scope import *  # noqa: F401,F403
 from .ops.init_ops import *  # noqa: F401,F403
-from . import data, graph_util, initializers, io, layers, linalg, losses, nn, summary, train, viz  # noqa: E402
+from . import data, graph_util, initializers, io, layers, linalg, losses, nn, random, summary, train, viz  # noqa: E402
 from .gradients import NoGradient, NotDifferentiable, RegisterGradient, custom_gradient, gradients, hessians
-from .runtime.session import ConfigProto, InteractiveSession, Session, get_default_session
+from .runtime.session import ConfigProto, GPUOptions, InteractiveSession, Session, get_default_session
+from .ops.script_ops import Print, py_func
+from . import tf_logging as logging
 from .backends import available_devices
 from .train.clip_ops import clip_by_average_norm, clip_by_global_norm, clip_by_norm, global_norm
 from .proto.config_pb2 import RunMetadata, RunOptions

@@ -13,7 +13,7 @@ from ..framework.tensor import Tensor
 from .builder import apply_op, const_value
 
 __all__ = ["shape", "size", "rank", "reshape", "stack", "zeros_like", "ones_like", "fill", "zeros", "ones",
-           "broadcast_to", "transpose", "range"]
+           "broadcast_to", "transpose", "range", "linspace", "lin_space", "meshgrid"]
 
 
 def _shape_value(tensor: Tensor) -> Optional[List[int]]:
@@ -428,3 +428,60 @@ def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, name
             dtype = dtypes.int32
     tensors = [convert_to_tensor(v, dtype=dtype, graph=graph) for v in values]
     return graph.create_op("Range", tensors, name=name).outputs[0]
+
+
+@register_op
+class LinSpace(OpDef):
+    """`num` evenly spaced values from start to stop, both included."""
+
+    op_type = "LinSpace"
+    attrs = {"T": None, "Tidx": None}
+    grad = None
+
+    def infer(self, op):
+        start, stop, num = op.inputs
+        if not start.dtype.is_floating or start.dtype != stop.dtype:
+            raise TypeError(f"LinSpace needs float start and stop of one dtype, got {start.dtype.name} and "
+                            f"{stop.dtype.name}")
+        if not num.dtype.is_integer:
+            raise TypeError(f"LinSpace: num must be an integer, got {num.dtype.name}")
+        count = const_value(num)
+        return [(start.dtype, TensorShape([None if count is None else int(count)]))]
+
+    def make_kernel(self, op, ctx):
+        xp = ctx.xp
+        return lambda start, stop, num: xp.linspace(start, stop, int(num), dtype=start.dtype)
+
+
+def linspace(start: Any, stop: Any, num: Any, name: Optional[str] = None) -> Tensor:
+    """A 1-D tensor of `num` evenly spaced values from `start` to `stop` inclusive (TF's lin_space)."""
+    graph = graph_of([start, stop, num])
+    start_t = convert_to_tensor(start, graph=graph, preferred_dtype=dtypes.float32)
+    stop_t = convert_to_tensor(stop, dtype=start_t.dtype, graph=graph)
+    num_t = convert_to_tensor(num, dtype=dtypes.int32, graph=graph) if not isinstance(num, Tensor) else num
+    return graph.create_op("LinSpace", [start_t, stop_t, num_t], name=name or "LinSpace").outputs[0]
+
+
+lin_space = linspace
+
+
+def meshgrid(*args: Any, indexing: str = "xy", name: str = "meshgrid") -> List[Tensor]:
+    """Coordinate matrices from 1-D coordinate vectors, as numpy.meshgrid ("xy" or "ij" indexing)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    graph = graph_of(list(args))
+    vectors = [reshape(convert_to_tensor(a, graph=graph), [-1]) for a in args]
+    count = len(vectors)
+    with graph.name_scope(name):
+        outputs = []
+        for index, vector in enumerate(vectors):
+            shape_list = [1] * count
+            shape_list[index] = -1
+            if indexing == "xy" and count >= 2 and index < 2:
+                shape_list[0], shape_list[1] = shape_list[1], shape_list[0]
+            outputs.append(reshape(vector, shape_list))
+        sizes = [size(v) for v in vectors]
+        if indexing == "xy" and count >= 2:
+            sizes[0], sizes[1] = sizes[1], sizes[0]
+        full = stack(sizes)
+        return [broadcast_to(o, full) for o in outputs]

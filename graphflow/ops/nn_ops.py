@@ -15,7 +15,7 @@ from .math_ops import stable_sigmoid
 from .builder import FLOATS, NUMERIC, apply_op
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "softplus", "softsign", "softmax", "log_softmax",
-           "bias_add", "l2_loss", "l2_normalize"]
+           "bias_add", "l2_loss", "xw_plus_b", "zero_fraction", "l2_normalize"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -519,3 +519,18 @@ def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12, name: Optiona
     with x.graph.name_scope(name or "l2_normalize"):
         squared = reduce_sum(x * x, axis, keepdims=True)
         return x * rsqrt(maximum(squared, convert_to_tensor(epsilon, dtype=x.dtype, graph=x.graph)))
+
+
+def xw_plus_b(x: Any, weights: Any, biases: Any, name: Optional[str] = None) -> Tensor:
+    """matmul(x, weights) + biases, as TF1's tf.nn.xw_plus_b (MatMul then BiasAdd)."""
+    x = convert_to_tensor(x)
+    with x.graph.name_scope(name or "xw_plus_b"):
+        return bias_add(math_ops.matmul(x, weights), biases)
+
+
+def zero_fraction(value: Any, name: Optional[str] = None) -> Tensor:
+    """The fraction of zeros in `value` (a float32 scalar), e.g. to watch ReLU sparsity."""
+    x = convert_to_tensor(value)
+    with x.graph.name_scope(name or "zero_fraction"):
+        zero = np.zeros((), dtype=x.dtype.numpy)
+        return math_ops.reduce_mean(math_ops.cast(math_ops.equal(x, zero), dtypes.float32))

@@ -20,14 +20,29 @@ _default_session: contextvars.ContextVar = contextvars.ContextVar("graphflow_def
 _GROWTH_RUNS = 5  # consecutive growing runs before warning about ops built inside a loop
 
 
+class GPUOptions:
+    """TF1's GPUOptions, accepted so scripts run; CuPy manages GPU memory itself, so the fields are kept, not used."""
+
+    def __init__(self, per_process_gpu_memory_fraction: float = 0.0, allow_growth: bool = False,
+                 visible_device_list: str = "", **fields: Any):
+        self.per_process_gpu_memory_fraction = per_process_gpu_memory_fraction
+        self.allow_growth = allow_growth
+        self.visible_device_list = visible_device_list
+        self.__dict__.update(fields)
+
+
 class ConfigProto:
-    """Session options (TF1's ConfigProto fields that matter here)."""
+    """Session options (TF1's ConfigProto fields that matter here; thread counts and gpu_options are accepted and
+    kept, numpy's BLAS decides its own threads)."""
 
     def __init__(self, allow_soft_placement: bool = True, log_device_placement: bool = False,
-                 device_count: Optional[Dict[str, int]] = None, **_ignored: Any):
+                 device_count: Optional[Dict[str, int]] = None, gpu_options: Optional[GPUOptions] = None,
+                 **fields: Any):
         self.allow_soft_placement = allow_soft_placement
         self.log_device_placement = log_device_placement
         self.device_count = dict(device_count or {})
+        self.gpu_options = gpu_options or GPUOptions()
+        self.__dict__.update(fields)
 
 
 class BaseSession:
