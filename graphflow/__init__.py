@@ -26,6 +26,7 @@ from . import data, graph_util, initializers, io, layers, linalg, losses, nn, ra
 from .gradients import NoGradient, NotDifferentiable, RegisterGradient, custom_gradient, gradients, hessians
 from .runtime.session import ConfigProto, GPUOptions, InteractiveSession, Session, get_default_session
 from .ops.script_ops import Print, py_func
+from .ops.control_flow_ops import cond
 from . import tf_logging as logging
 from .backends import available_devices
 from .train.clip_ops import clip_by_average_norm, clip_by_global_norm, clip_by_norm, global_norm

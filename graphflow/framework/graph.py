@@ -80,11 +80,15 @@ class Graph:
         self._lock = threading.RLock()
         self.seed: Optional[int] = None
         self._last_id = -1
+        # while a cond branch is being built, ops asked of this graph are created in the branch instead
+        self._redirect: Optional["BranchGraph"] = None
 
     # --- building -------------------------------------------------------------------------------------------------
     def create_op(self, op_type: str, inputs: Sequence[Tensor] = (), attrs: Optional[Dict[str, Any]] = None,
                   name: Optional[str] = None, control_inputs: Sequence[Operation] = ()) -> Operation:
         """Creates an op of a registered type in this graph, under the current name, device and control scopes."""
+        if self._redirect is not None:
+            return self._redirect.create_op(op_type, inputs, attrs, name, control_inputs)
         if self._finalized:
             raise RuntimeError(f"Graph is finalized and cannot be modified (creating a {op_type} op at "
                                f"{user_call_site()}).")
@@ -326,6 +330,50 @@ class Graph:
 
     def __len__(self) -> int:
         return len(self._ops)
+
+
+class BranchGraph(Graph):
+    """The graph of one `cond` branch: tensors of the enclosing graph it uses become placeholders ("captures").
+
+    While the branch is built, the enclosing graph redirects op creation here, so ordinary builders work on
+    enclosing tensors; `captures` maps each enclosing tensor to the placeholder standing for it.
+    """
+
+    def __init__(self, outer: Graph):
+        super().__init__()
+        self.outer = outer
+        self.seed = outer.seed
+        self.captures: Dict[Tensor, Tensor] = {}
+
+    def capture(self, tensor: Tensor) -> Tensor:
+        """The placeholder standing for an enclosing graph's `tensor` (made on first use)."""
+        if tensor.graph is self:
+            return tensor
+        if tensor.graph is not self.outer:
+            if isinstance(self.outer, BranchGraph):
+                tensor = self.outer.capture(tensor)  # nested conds capture through each level
+            else:
+                raise ValueError(f"Tensor {tensor.name} belongs to a graph this cond branch cannot reach")
+        if tensor not in self.captures:
+            redirect, self._redirect = self._redirect, None  # the placeholder belongs here, even mid-nested-build
+            try:
+                self.captures[tensor] = Graph.create_op(
+                    self, "Placeholder", [], {"dtype": tensor.dtype, "shape": tensor.shape.dims},
+                    name="capture").outputs[0]
+            finally:
+                self._redirect = redirect
+        return self.captures[tensor]
+
+    def create_op(self, op_type: str, inputs: Sequence[Tensor] = (), attrs: Optional[Dict[str, Any]] = None,
+                  name: Optional[str] = None, control_inputs: Sequence[Operation] = ()) -> Operation:
+        if self._redirect is not None:
+            return self._redirect.create_op(op_type, inputs, attrs, name, control_inputs)
+        if op_type == "VariableV2":
+            raise ValueError(f"Variables cannot be created inside a cond branch (at {user_call_site()}); create "
+                             "them before the cond and use them inside")
+        inputs = [self.capture(t) if isinstance(t, Tensor) else t for t in inputs]
+        controls = [c for c in control_inputs if c.graph is self]
+        return super().create_op(op_type, inputs, attrs, name, controls)
 
 
 _global_default_graph = Graph()

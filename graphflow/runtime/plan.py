@@ -32,6 +32,10 @@ class KernelContext:
     def rng(self, op: Operation) -> np.random.Generator:
         return self.session._random_generator(op)
 
+    def compile(self, fetches: Sequence[Tensor], feeds: Sequence[Tensor]) -> Callable[[Sequence[Any]], tuple]:
+        """A sub-plan over another graph (a cond branch) run with this Session's state: call it with feed values."""
+        return Plan(self.session, fetches, [], feeds).run
+
     def state(self, name: str) -> Dict[Any, Any]:
         """A dict the Session keeps for stateful kernels of one kind (e.g. dataset iterators), cleared on close."""
         return self.session._kernel_state.setdefault(name, {})
