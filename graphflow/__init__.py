@@ -77,7 +77,3 @@ def get_collection(key, scope=None):
 def get_collection_ref(key):
     return get_default_graph().get_collection_ref(key)
 
-
-def set_random_seed(seed):
-    """Sets the default graph's seed: with it, random ops give the same numbers in every new Session."""
-    get_default_graph().seed = seed

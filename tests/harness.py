@@ -1,6 +1,7 @@
 """One-call op checks: static shape/dtype vs the kernel's output, forward vs a numpy reference, numeric gradients."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ def run_graph(build: Callable[..., Any], arrays: Sequence[np.ndarray], device: O
     """Builds `build(*placeholders)` in a fresh graph and runs it on `arrays`. Returns (outputs, tensors)."""
     graph = gf.Graph()
     with graph.as_default():
-        with graph.device(device) if device else _null():
+        with graph.device(device) if device else contextlib.nullcontext():
             placeholders = [gf.placeholder(gf.as_dtype(a.dtype), None if unknown_shapes else a.shape, name=f"in{i}")
                             for i, a in enumerate(arrays)]
             out = build(*placeholders)
@@ -21,11 +22,6 @@ def run_graph(build: Callable[..., Any], arrays: Sequence[np.ndarray], device: O
         with gf.Session(graph=graph) as sess:
             values = sess.run(tensors, dict(zip(placeholders, arrays)))
     return values, tensors
-
-
-def _null():
-    import contextlib
-    return contextlib.nullcontext()
 
 
 def check_static_matches(tensors, values) -> None:

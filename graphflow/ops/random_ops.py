@@ -15,7 +15,8 @@ from .array_ops import _shape_value
 from .builder import const_value
 from .builder import FLOATS, INTEGERS
 
-__all__ = ["random_normal", "random_uniform", "truncated_normal", "random_shuffle", "multinomial", "get_seed"]
+__all__ = ["random_normal", "random_uniform", "truncated_normal", "random_shuffle", "multinomial", "get_seed",
+           "set_random_seed"]
 
 DEFAULT_GRAPH_SEED = 87654321  # TF1's op seed partner when only the op seed is given
 _MAXINT32 = 2 ** 31 - 1
@@ -23,6 +24,12 @@ _MAXINT32 = 2 ** 31 - 1
 
 def _truncate_seed(seed: int) -> int:
     return int(seed) % _MAXINT32
+
+
+def set_random_seed(seed: Optional[int]) -> None:
+    """Sets the default graph's seed: with it, random ops give the same numbers in every new Session."""
+    from ..framework.graph import get_default_graph
+    get_default_graph().seed = seed
 
 
 def get_seed(op_seed: Optional[int], graph: Optional[Graph] = None) -> Tuple[Optional[int], Optional[int]]:

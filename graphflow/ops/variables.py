@@ -1,6 +1,7 @@
 """Variable: named state owned by the Session, plus initializer helpers (global_variables_initializer …)."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Iterable, List, Optional
 
 from ..framework import dtypes
@@ -42,7 +43,7 @@ class Variable:
         if trainable and GraphKeys.TRAINABLE_VARIABLES not in collections:
             collections.append(GraphKeys.TRAINABLE_VARIABLES)
         with graph.name_scope(name or "Variable") as scope:
-            with graph.name_scope("Initializer") if callable(initial_value) else _null():
+            with graph.name_scope("Initializer") if callable(initial_value) else contextlib.nullcontext():
                 value = initial_value() if callable(initial_value) else initial_value
             with graph.control_dependencies(None):
                 self._initial_value = convert_to_tensor(value, dtype=dtype, name="initial_value")
@@ -181,11 +182,6 @@ class Variable:
         if name.startswith("__") and name.endswith("__") and hasattr(Tensor, name):
             return getattr(self._snapshot, name)
         raise AttributeError(f"'Variable' object has no attribute {name!r}")
-
-
-def _null():
-    import contextlib
-    return contextlib.nullcontext()
 
 
 def _forward(name: str):
