@@ -35,6 +35,9 @@ class OpDef:
     may_alias_input: bool = False
     # True when the kernel always returns arrays it allocated itself, which a later op may then overwrite in place
     fresh_output: bool = False
+    # True when the host kernel splits its work over the intra-op threads (backends.intra_op); a Plan holding such
+    # an op holds the BLAS to one thread while it runs
+    intra_op_parallel: bool = False
     # Optionally make_inplace_kernel(op, ctx): like make_kernel, but writing the result into its first input's
     # array; the Plan uses it when that input dies at this op and is fresh (see runtime.plan._can_run_in_place).
     make_inplace_kernel: Optional[Callable[..., Any]] = None

@@ -221,6 +221,7 @@ class _ConvFamilyOp(OpDef):
     """Shared attrs and helpers of the Conv2D and DepthwiseConv2dNative families."""
 
     fresh_output = True  # every kernel path returns a newly allocated array
+    intra_op_parallel = True
 
     depthwise = False
 

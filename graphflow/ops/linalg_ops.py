@@ -10,6 +10,7 @@ from ..framework.convert import convert_to_tensor
 from ..framework.registry import OpDef, register_op
 from ..framework.shapes import TensorShape, broadcast_shapes
 from ..framework.tensor import Tensor
+from ..backends import intra_op
 from .builder import const_value, convert_pair
 
 __all__ = ["matmul", "tensordot", "argmax", "argmin", "cumsum", "cumprod", "count_nonzero", "matrix_inverse",
@@ -30,6 +31,7 @@ class MatMul(OpDef):
     """c = op(a) @ op(b) for matrices, op = transpose when transpose_a / transpose_b."""
 
     fresh_output = True  # every kernel path returns a newly allocated array
+    intra_op_parallel = True
 
     op_type = "MatMul"
     attrs = {"transpose_a": False, "transpose_b": False, "T": None}
@@ -43,7 +45,8 @@ class MatMul(OpDef):
         return [(a.dtype, TensorShape([m, n]))]
 
     def make_kernel(self, op, ctx):
-        ta, tb, dot = op.attrs["transpose_a"], op.attrs["transpose_b"], ctx.xp.matmul
+        ta, tb = op.attrs["transpose_a"], op.attrs["transpose_b"]
+        dot = intra_op.matmul if ctx.xp is np else ctx.xp.matmul
         if not ta and not tb:
             return dot
         return lambda a, b: dot(a.T if ta else a, b.T if tb else b)

@@ -42,6 +42,7 @@ class _Pool(OpDef):
     """y = a reduction over each ksize window (pool_math); a SAME window never counts its padding."""
 
     fresh_output = True  # every kernel path returns a newly allocated array
+    intra_op_parallel = True
 
     allowed = FLOATS
     grad_type = ""
@@ -95,6 +96,7 @@ class MaxPoolGrad(OpDef):
     ties. Inputs (orig_input, orig_output, grad). Linear in grad, whose gradient is MaxPoolGradGrad."""
 
     fresh_output = True  # every kernel path returns a newly allocated array
+    intra_op_parallel = True
 
     op_type = "MaxPoolGrad"
     attrs = MaxPool.attrs
@@ -184,6 +186,7 @@ class AvgPoolGrad(OpDef):
     (orig_input_shape, grad); linear in grad, whose gradient is AvgPool."""
 
     fresh_output = True  # every kernel path returns a newly allocated array
+    intra_op_parallel = True
 
     op_type = "AvgPoolGrad"
     attrs = AvgPool.attrs

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..backends.device import Device
+from ..backends.intra_op import parallel_section
 from ..framework import errors
 from ..framework.tensor import Operation, Tensor
 
@@ -149,6 +150,9 @@ class Plan:
         self._line_maps: Dict[str, Tuple[Dict[int, Operation], Dict[int, List[str]]]] = {}
         self._fn = self._compile(traced=False)
         self._traced_fn: Optional[Callable[..., Any]] = None
+        # Plans with kernels that share their work over the intra-op threads hold the BLAS to one thread while they
+        # run; the others leave it alone (and a one-op run pays nothing for the pool).
+        self._parallel = any(op.opdef.intra_op_parallel for op in self.order)
 
     # --- compile --------------------------------------------------------------------------------------------------
     def _check_placeholders(self, ops: List[Operation], parent: Dict[Operation, Optional[Operation]]) -> None:
@@ -336,15 +340,21 @@ class Plan:
     def run(self, feed_values: Sequence[Any], trace: Optional[list] = None) -> Tuple[Any, ...]:
         """Executes the plan. With `trace` (a list), appends per step (op, start_ns, end_ns, outputs' (shape, nbytes))."""
         try:
-            if trace is None:
-                return self._fn(*feed_values)
-            if self._traced_fn is None:
-                self._traced_fn = self._compile(traced=True)
-            return self._traced_fn(trace, *feed_values)
+            if not self._parallel:
+                return self._call(feed_values, trace)
+            with parallel_section():
+                return self._call(feed_values, trace)
         except errors.OpError:
             raise
         except Exception as e:
             raise self._wrap_error(e) from e
+
+    def _call(self, feed_values: Sequence[Any], trace: Optional[list]) -> Tuple[Any, ...]:
+        if trace is None:
+            return self._fn(*feed_values)
+        if self._traced_fn is None:
+            self._traced_fn = self._compile(traced=True)
+        return self._traced_fn(trace, *feed_values)
 
     def _wrap_error(self, error: Exception) -> errors.OpError:
         tb, frame_locals, op, lineno, line_inputs = error.__traceback__, {}, None, None, {}

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..backends.device import Device, available_devices, get_device
+from ..backends.intra_op import set_intra_op_threads
 from ..framework import errors, nest
 from ..framework.graph import Graph, get_default_graph
 from ..framework.tensor import Operation, Tensor, register_service
@@ -32,12 +33,19 @@ class GPUOptions:
 
 
 class ConfigProto:
-    """Session options (TF1's ConfigProto fields that matter here; thread counts and gpu_options are accepted and
-    kept, numpy's BLAS decides its own threads)."""
+    """Session options: TF1's ConfigProto fields that matter here.
+
+    `intra_op_parallelism_threads` (> 0) sets how many threads one kernel may split its work over; like TF's global
+    intra-op pool it is one setting for the whole process, and 0 leaves it as it is (one per CPU by default).
+    `inter_op_parallelism_threads` and `gpu_options` are accepted and kept: ops run one after another, and CuPy
+    manages GPU memory itself.
+    """
 
     def __init__(self, allow_soft_placement: bool = True, log_device_placement: bool = False,
                  device_count: Optional[Dict[str, int]] = None, gpu_options: Optional[GPUOptions] = None,
-                 **fields: Any):
+                 intra_op_parallelism_threads: int = 0, inter_op_parallelism_threads: int = 0, **fields: Any):
+        self.intra_op_parallelism_threads = intra_op_parallelism_threads
+        self.inter_op_parallelism_threads = inter_op_parallelism_threads
         self.allow_soft_placement = allow_soft_placement
         self.log_device_placement = log_device_placement
         self.device_count = dict(device_count or {})
@@ -51,6 +59,8 @@ class BaseSession:
     def __init__(self, target: str = "", graph: Optional[Graph] = None, config: Optional[ConfigProto] = None):
         self._graph = graph if graph is not None else get_default_graph()
         self._config = config or ConfigProto()
+        if self._config.intra_op_parallelism_threads:
+            set_intra_op_threads(self._config.intra_op_parallelism_threads)
         self._variables: Dict[str, Any] = {}
         self._rngs: Dict[Operation, np.random.Generator] = {}
         self._kernel_state: Dict[str, Dict[Any, Any]] = {}

@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from graphflow.backends import intra_op
 from graphflow.ops import conv_math
 from graphflow.ops.conv_math import (conv2d_backprop_filter_nhwc, conv2d_backprop_input_nhwc, conv2d_nhwc,
                                      conv_output_size, resolve_padding_2d)
@@ -183,9 +184,12 @@ def test_pointwise_and_strided_1x1(stride):
 @pytest.mark.parametrize("channels", [(4, 2, 6, (3, 2)), (3, 3, 6, (2, 3)), (3, 3, 3, (3, 3))],
                          ids=["grouped", "depthwise_x2", "depthwise"])
 @pytest.mark.parametrize("block_elements", [1, 200, 5000])
-def test_blocking_across_images_and_rows(monkeypatch, block_elements, channels, backprop_input_method):
-    """Tiny blocks force both the whole-image grouping and the cutting of one image into runs of rows."""
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_blocking_across_images_and_rows(monkeypatch, threads, block_elements, channels, backprop_input_method):
+    """Tiny blocks force both the whole-image grouping and the cutting of one image into runs of rows; with
+    several intra-op threads, shares of blocks run concurrently and scattering kernels cut them between images."""
     monkeypatch.setattr(conv_math, "CPU_BLOCK_ELEMENTS", block_elements)
+    monkeypatch.setattr(intra_op._POOL, "_requested", threads)
     case = (channels, "SAME", (2, 1), (1, 2), (7, 8), np.float64)
     x, w, dy, kwargs = _setup(case, seed=5)
     np.testing.assert_allclose(conv2d_nhwc(x, w, **kwargs), reference_conv2d(x, w, **kwargs), rtol=1e-10)

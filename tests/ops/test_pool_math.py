@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from graphflow.backends import intra_op
 from graphflow.ops import conv_math
 from graphflow.ops.conv_math import resolve_padding_2d
 from graphflow.ops.pool_math import avg_pool_grad_nhwc, avg_pool_nhwc, max_pool_grad_nhwc, max_pool_nhwc
@@ -144,9 +145,12 @@ def test_pool_grads_match_finite_differences(case):
 
 
 @pytest.mark.parametrize("block_elements", [1, 40, 400])
-def test_blocking_across_images_and_rows(monkeypatch, block_elements):
-    """Tiny blocks force both the whole-image grouping and the cutting of one image into runs of rows."""
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_blocking_across_images_and_rows(monkeypatch, threads, block_elements):
+    """Tiny blocks force both the whole-image grouping and the cutting of one image into runs of rows; with
+    several intra-op threads, shares of blocks run concurrently and scattering kernels cut them between images."""
     monkeypatch.setattr(conv_math, "CPU_BLOCK_ELEMENTS", block_elements)
+    monkeypatch.setattr(intra_op._POOL, "_requested", threads)
     x, dy, kwargs = _setup(("SAME", (3, 3), (2, 1), (7, 8), np.float64), ties=True)
     y = max_pool_nhwc(x, **kwargs)
     np.testing.assert_array_equal(y, reference_max_pool(x, **kwargs))

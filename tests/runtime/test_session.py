@@ -265,3 +265,33 @@ def test_elementwise_results_reuse_dying_buffers_without_changing_values(graph):
     np.testing.assert_allclose(e_value, np.exp(x_value @ w_value), rtol=1e-5)
     # Add reuses hidden's buffer and Relu the Add's; Mul may not reuse `activated`, which Reshape's view shares
     assert [op.type for op in plan.in_place_ops] == ["Add", "Relu"]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_intra_op_parallelism_threads_sets_the_pool_and_keeps_values(graph, threads):
+    from graphflow.backends import intra_op
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((8, 12, 12, 3))
+    x = gf.placeholder(gf.float64, [None, 12, 12, 3])
+    w = gf.constant(rng.standard_normal((3, 3, 3, 16)))
+    dense = gf.constant(rng.standard_normal((6 * 6 * 16, 700)))
+    h = gf.nn.max_pool(gf.nn.relu(gf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME")), [1, 2, 2, 1], [1, 2, 2, 1], "VALID")
+    y = gf.matmul(gf.reshape(h, [-1, 6 * 6 * 16]), dense)
+    loss = gf.reduce_sum(y * y)
+    fetches = [y] + gf.gradients(loss, [x])
+    before = intra_op._POOL._requested
+    try:
+        with gf.Session(config=gf.ConfigProto(intra_op_parallelism_threads=1)) as sess:
+            serial = sess.run(fetches, {x: images})
+        with gf.Session(config=gf.ConfigProto(intra_op_parallelism_threads=threads)) as sess:
+            assert intra_op.intra_op_threads() == threads
+            shared = sess.run(fetches, {x: images})
+    finally:
+        intra_op.set_intra_op_threads(before)
+    for a, b in zip(serial, shared):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_a_negative_intra_op_thread_count_is_refused(graph):
+    with pytest.raises(ValueError, match="intra-op thread count"):
+        gf.Session(config=gf.ConfigProto(intra_op_parallelism_threads=-2))
