@@ -52,13 +52,16 @@ def conv_layers(repeats):
                    ("Conv2DBackpropInput", conv2d_backprop_input(x.shape, ws, dys, 1, "SAME"), (m, n, k)),
                    ("Conv2DBackpropFilter", conv2d_backprop_filter(xs, w.shape, dys, 1, "SAME"), (k, m, n))]
             feed = {xs: x, ws: w, dys: dy}
+            # After a multi-threaded GEMM OpenBLAS's worker threads spin for about 0.1 s, taking the cores that
+            # graphflow's intra-op threads need; a training step never runs right after one, so let them settle.
+            time.sleep(0.5)
             with gf.Session(graph=graph) as sess:
-                for op_name, tensor, gemm in ops:
-                    seconds = median_seconds(lambda: sess.run(tensor, feed), repeats)
-                    rate = 2e-9 * m * k * n / seconds
-                    reference = sgemm_gflops(*gemm, repeats, rng)
-                    print(f"{name:20} {batch:5d} {op_name:>21} {str(gemm):>22} {rate:8.1f} {reference:7.1f} "
-                          f"{rate / reference:6.2f}")
+                rates = [2e-9 * m * k * n / median_seconds(lambda: sess.run(tensor, feed), repeats)
+                         for _, tensor, _ in ops]
+            for (op_name, _, gemm), rate in zip(ops, rates):
+                reference = sgemm_gflops(*gemm, repeats, rng)
+                print(f"{name:20} {batch:5d} {op_name:>21} {str(gemm):>22} {rate:8.1f} {reference:7.1f} "
+                      f"{rate / reference:6.2f}")
 
 
 # --- Deep MNIST workers: each returns a `step(images, labels) -> loss` function --------------------------------------

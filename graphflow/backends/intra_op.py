@@ -43,7 +43,9 @@ def _find_blas_thread_control() -> Optional[Tuple[Callable[[int], Any], Callable
             paths = sorted({line.split()[-1] for line in maps if "/" in line})
     except OSError:  # not Linux: no way to find the library numpy loaded
         return None
-    for path in paths:
+    # numpy's own BLAS first (wheels keep it in numpy.libs beside the package), in case SciPy brought another
+    numpy_home = os.path.dirname(os.path.dirname(numpy.__file__))
+    for path in sorted(paths, key=lambda path: not path.startswith(os.path.join(numpy_home, "numpy"))):
         name = os.path.basename(path).lower()
         if "openblas" not in name and "mkl_rt" not in name:
             continue

@@ -130,3 +130,26 @@ def test_matmul_of_other_ranks_is_numpy_matmul():
     a, b = np.arange(24.0).reshape(2, 3, 4), np.arange(8.0).reshape(4, 2)
     np.testing.assert_array_equal(intra_op.matmul(a, b), a @ b)
     np.testing.assert_array_equal(intra_op.matmul(np.arange(3.0), np.arange(3.0)), 5.0)
+
+
+@pytest.mark.parametrize("threads", [2], indirect=True)
+def test_a_forked_child_gets_a_working_pool(threads):
+    import os
+    import time
+    assert intra_op.run_shares(np, [1, 2], lambda share: sum(share)) == [1, 2]  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # child: the parent's worker threads are gone; a fresh pool must serve it
+        ok = False
+        try:
+            ok = intra_op.run_shares(np, [1, 2, 3], lambda share: sum(share)) == [1, 5]
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.WEXITSTATUS(status) == 0
+            return
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    pytest.fail("the forked child hung on the intra-op pool")
