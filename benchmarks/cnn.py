@@ -179,12 +179,17 @@ def deep_mnist(steps, runs):
             entry["rates"] += result["rates"]
             entry["peak_mib"] = max(entry["peak_mib"], result["peak_mib"])
             entry["loss"] = result["loss"]
-    print(f"{'framework':12} {'samples/s':>10} {'vs pytorch':>11} {'peak RSS MiB':>13} {'last loss':>10}")
+    print(f"{'framework':12} {'samples/s':>10} {'(range)':>13} {'vs pytorch':>11} {'peak RSS MiB':>13} {'last loss':>10}")
     torch_rate = statistics.median(results["pytorch"]["rates"]) if "pytorch" in results else None
     for name, result in results.items():
         rate = statistics.median(result["rates"])
+        spread = f"{min(result['rates']):.0f}-{max(result['rates']):.0f}"
         ratio = f"{rate / torch_rate:10.2f}x" if torch_rate else f"{'-':>11}"
-        print(f"{name:12} {rate:10.1f} {ratio} {result['peak_mib']:13.0f} {result['loss']:10.3f}")
+        print(f"{name:12} {rate:10.1f} {spread:>13} {ratio} {result['peak_mib']:13.0f} {result['loss']:10.3f}")
+    if "pytorch" in results and "graphflow" in results:
+        ratios = [ours / theirs for ours, theirs in zip(results["graphflow"]["rates"], results["pytorch"]["rates"])]
+        print(f"graphflow / pytorch within each round: median {statistics.median(ratios):.2f}x, "
+              f"range {min(ratios):.2f}-{max(ratios):.2f}x")
     for name, reason in failures.items():
         print(f"{name:12} not run: {reason}")
 

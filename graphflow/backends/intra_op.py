@@ -93,6 +93,9 @@ class _IntraOpPool:
         with self._lock:
             self._requested = count
 
+    def blas_held(self) -> bool:
+        return self._active_sections > 0
+
     def in_worker(self) -> bool:
         return getattr(self._worker, "active", False)
 
@@ -223,13 +226,18 @@ MIN_PARALLEL_MATMUL = 1 << 21
 
 
 def matmul(a: Any, b: Any) -> Any:
-    """a @ b for 2-D arrays, split over the intra-op threads by rows of a (or columns of b when a has fewer rows)
-    on the host when large enough; plain `a @ b` otherwise."""
+    """a @ b. While the BLAS is held to one thread (inside a `parallel_section`), large 2-D host products are split
+    over the intra-op threads instead, by rows of a (or columns of b when a has fewer rows).
+
+    Outside a section the BLAS threads the product itself, which measured faster for the mid-sized GEMMs of an MLP
+    (handing a share to a thread costs tens of microseconds).
+    """
     if not (isinstance(a, numpy.ndarray) and isinstance(b, numpy.ndarray) and a.ndim == b.ndim == 2):
         return a @ b
     (rows, inner), columns = a.shape, b.shape[-1]
     threads = _POOL.threads()
-    if threads < 2 or rows * inner * columns < MIN_PARALLEL_MATMUL or _POOL.in_worker():
+    if (threads < 2 or rows * inner * columns < MIN_PARALLEL_MATMUL or not _POOL.blas_held()
+            or _POOL.in_worker()):
         return a @ b
     out = numpy.empty((rows, columns), dtype=numpy.result_type(a, b))
     by_rows = rows >= columns

@@ -31,7 +31,6 @@ class MatMul(OpDef):
     """c = op(a) @ op(b) for matrices, op = transpose when transpose_a / transpose_b."""
 
     fresh_output = True  # every kernel path returns a newly allocated array
-    intra_op_parallel = True
 
     op_type = "MatMul"
     attrs = {"transpose_a": False, "transpose_b": False, "T": None}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from ..backends.intra_op import run_shares
 from ..framework.registry import OpDef, register_op
 from .builder import FLOATS, apply_op
 from .state_ops import variable_reader
@@ -186,7 +185,6 @@ class ApplyAdam(_ApplyOp):
     var -= lr_t * m / (sqrt(v) + ε), or with Nesterov var -= lr_t * (beta1*m + (1-beta1)*grad) / (sqrt(v) + ε)."""
 
     op_type = "ApplyAdam"
-    intra_op_parallel = True
     input_names = ("var", "m", "v", "beta1_power", "beta2_power", "lr", "beta1", "beta2", "epsilon", "grad")
     ref_count, ref_inputs = 3, (0, 1, 2)
     attrs = {"T": None, "use_locking": False, "use_nesterov": False}
@@ -200,34 +198,30 @@ class ApplyAdam(_ApplyOp):
             raise ValueError("ApplyAdam updates in place and needs C-contiguous variable and slot arrays")
         flat = [a.reshape(-1) for a in (var, m, v, xp.ascontiguousarray(grad))]
         size = flat[0].size
-
+        scratch = xp.empty(min(size, self.chunk), dtype=var.dtype)
+        nesterov_scratch = xp.empty_like(scratch) if use_nesterov else None
         # Chunked so each element is read from memory once: about 3x faster than whole-array passes on big layers.
-        # Chunks are disjoint, so the intra-op threads share them out.
-        def update_chunks(starts: range) -> None:
-            scratch = xp.empty(min(size, self.chunk), dtype=var.dtype)
-            nesterov_scratch = xp.empty_like(scratch) if use_nesterov else None
-            for start in starts:
-                end = min(start + self.chunk, size)
-                w, m_c, v_c, g = (f[start:end] for f in flat)
-                t = scratch[: end - start]
-                xp.subtract(g, m_c, out=t)
-                t *= 1 - beta1
-                m_c += t                                   # m += (g - m)(1 - beta1)
-                xp.square(g, out=t)
-                t -= v_c
-                t *= 1 - beta2
-                v_c += t                                   # v += (g² - v)(1 - beta2)
-                numerator = m_c
-                if use_nesterov:
-                    numerator = nesterov_scratch[: end - start]
-                    xp.multiply(g, 1 - beta1, out=numerator)
-                    numerator += beta1 * m_c
-                xp.sqrt(v_c, out=t)
-                t += epsilon
-                xp.divide(numerator, t, out=t)
-                t *= alpha
-                w -= t                                     # var -= alpha m / (sqrt(v) + eps)
-        run_shares(xp, range(0, size, self.chunk), update_chunks)
+        for start in range(0, size, self.chunk):
+            end = min(start + self.chunk, size)
+            w, m_c, v_c, g = (f[start:end] for f in flat)
+            t = scratch[: end - start]
+            xp.subtract(g, m_c, out=t)
+            t *= 1 - beta1
+            m_c += t                                   # m += (g - m)(1 - beta1)
+            xp.square(g, out=t)
+            t -= v_c
+            t *= 1 - beta2
+            v_c += t                                   # v += (g² - v)(1 - beta2)
+            numerator = m_c
+            if use_nesterov:
+                numerator = nesterov_scratch[: end - start]
+                xp.multiply(g, 1 - beta1, out=numerator)
+                numerator += beta1 * m_c
+            xp.sqrt(v_c, out=t)
+            t += epsilon
+            xp.divide(numerator, t, out=t)
+            t *= alpha
+            w -= t                                     # var -= alpha m / (sqrt(v) + eps)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """The intra-op pool: how work is cut into shares, running shares, errors, the BLAS hold, and the split matmul."""
+import contextlib
 import threading
 
 import numpy as np
@@ -115,15 +116,23 @@ def test_bad_thread_counts_are_refused(bad):
 
 @pytest.mark.parametrize("threads", [1, 2, 3], indirect=True)
 @pytest.mark.parametrize("shape", [(300, 200, 100), (20, 300, 700), (7, 3, 5), (512, 64, 512)])
-def test_matmul_matches_numpy(threads, shape):
+def test_matmul_matches_numpy(threads, shape, monkeypatch):
     rows, inner, columns = shape
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((rows, inner)), rng.standard_normal((columns, inner)).T  # b is a transposed view
-    np.testing.assert_allclose(intra_op.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
     a32, b32 = a.astype(np.float32), b.astype(np.float32)
-    result = intra_op.matmul(a32, b32)
-    assert result.dtype == np.float32
-    np.testing.assert_allclose(result, a32 @ b32, rtol=1e-5, atol=1e-4)
+    splits = []
+    run_shares = intra_op.run_shares
+    monkeypatch.setattr(intra_op, "run_shares", lambda *args: splits.append(1) or run_shares(*args))
+    for section in (intra_op.parallel_section(), contextlib.nullcontext()):
+        with section:
+            np.testing.assert_allclose(intra_op.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+            result = intra_op.matmul(a32, b32)
+        assert result.dtype == np.float32
+        np.testing.assert_allclose(result, a32 @ b32, rtol=1e-5, atol=1e-4)
+    # Split only inside a section (where the BLAS is held to one thread), and only when big enough.
+    big = rows * inner * columns >= intra_op.MIN_PARALLEL_MATMUL
+    assert len(splits) == (2 if threads > 1 and big else 0)
 
 
 def test_matmul_of_other_ranks_is_numpy_matmul():
