@@ -2,9 +2,9 @@
 
 numpy's BLAS already spreads one GEMM over the cores, but a convolution alternates between building a block of
 patches (one core) and multiplying it (all cores, each reading back part of a block another core just wrote). Run
-that way, the Deep-MNIST convolutions measured about 2x slower than the same blocks split between threads, each
-thread building its own blocks and multiplying them with single-threaded BLAS. numpy releases the GIL in copies,
-ufuncs and matmul, so the threads really run in parallel.
+that way, a Deep-MNIST convolution measured up to 2x slower than the same blocks split between threads, each thread
+building its own blocks and multiplying them with single-threaded BLAS, and whole training steps were both slower
+and far more variable. numpy releases the GIL in copies, ufuncs and matmul, so the threads really run in parallel.
 
 While shares run on the pool the BLAS is held to one thread: its thread count is process-wide, so it is set to 1
 when the first parallel section starts and restored when the last one ends. Where no BLAS thread control is found
@@ -16,6 +16,7 @@ parallelism off. Like TF's global intra-op pool it is one setting for the whole 
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -127,26 +128,37 @@ class _IntraOpPool:
 
     def run(self, work: Callable[[Sequence[Item]], Result], shares: List[Sequence[Item]],
             threads: int) -> List[Result]:
-        """The first share runs in the calling thread, the rest on the pool's `threads - 1` workers."""
+        """The calling thread and up to `threads - 1` workers each take the next share as they finish one."""
         executor = self._executor_for(threads - 1)
+        results: List[Any] = [None] * len(shares)
+        failures: List[Tuple[int, BaseException]] = []
+        next_share = itertools.count()  # next() on it is atomic under the GIL
+
+        def take_shares() -> None:
+            while not failures:
+                index = next(next_share)
+                if index >= len(shares):
+                    return
+                try:
+                    results[index] = work(shares[index])
+                except BaseException as error:  # re-raised below, once no other thread still writes
+                    failures.append((index, error))
         self.hold_blas()
         try:
-            futures = [executor.submit(work, share) for share in shares[1:]]
+            helpers = [executor.submit(take_shares) for _ in range(min(threads, len(shares)) - 1)]
             self._worker.active = True
             try:
-                first: Any = work(shares[0])
-            except BaseException as error:  # re-raised below, once no other share still writes
-                first = error
+                take_shares()
             finally:
                 self._worker.active = False
-            # Wait for every share before raising, so no thread still writes into arrays the caller drops.
-            errors = [first if isinstance(first, BaseException) else None] + [future.exception() for future in futures]
+            # Wait for every helper before raising, so no thread still writes into arrays the caller drops.
+            for helper in helpers:
+                helper.result()
         finally:
             self.release_blas()
-        for error in errors:
-            if error is not None:
-                raise error
-        return [first] + [future.result() for future in futures]
+        if failures:
+            raise min(failures, key=lambda failure: failure[0])[1]
+        return results
 
     def after_fork_in_child(self) -> None:
         # The pool's threads do not exist in a forked child; start a fresh pool there when one is needed.
@@ -205,9 +217,20 @@ def split_shares(items: Sequence[Item], parts: int,
     return shares
 
 
+# Work is cut into this many shares per thread, handed out as threads finish their last one, so a thread that the
+# machine slows down (or that drew a heavier share) takes fewer; the shares, and so the results, stay deterministic.
+SHARES_PER_THREAD = 4
+
+
+def wanted_shares() -> int:
+    """How many pieces a host kernel should cut its work into, at least, to keep every intra-op thread busy."""
+    threads = _POOL.threads()
+    return 1 if threads < 2 else SHARES_PER_THREAD * threads
+
+
 def run_shares(xp: Any, items: Sequence[Item], work: Callable[[Sequence[Item]], Result],
                can_cut: Callable[[Item, Item], bool] = lambda before, after: True) -> List[Result]:
-    """Run `work(share)` on contiguous shares of `items`, one per intra-op thread, and return the results in order.
+    """Run `work(share)` on contiguous shares of `items` over the intra-op threads; return the results in order.
 
     Shares run concurrently only for host (numpy) arrays, with more than one intra-op thread, outside the pool's own
     threads; otherwise `work` runs once, here, on all of `items`. `work` must only write where no other share does.
@@ -215,7 +238,7 @@ def run_shares(xp: Any, items: Sequence[Item], work: Callable[[Sequence[Item]], 
     threads = _POOL.threads()
     if xp is not numpy or threads < 2 or len(items) < 2 or _POOL.in_worker():
         return [work(items)]
-    shares = split_shares(items, threads, can_cut)
+    shares = split_shares(items, SHARES_PER_THREAD * threads, can_cut)
     if len(shares) < 2:
         return [work(items)]
     return _POOL.run(work, shares, threads)

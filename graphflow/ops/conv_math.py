@@ -8,7 +8,7 @@ from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple, U
 
 import numpy
 
-from ..backends.intra_op import intra_op_threads, run_shares
+from ..backends.intra_op import run_shares, wanted_shares
 
 Array = Any  # a numpy or CuPy ndarray
 Pair = Tuple[int, int]
@@ -244,11 +244,11 @@ def pixel_blocks(xp: ModuleType, batch: int, out_h: int, out_w: int,
 
     Whole images are grouped while they fit; a bigger image is cut into runs of rows. Either way a block is one
     contiguous range of the batch * out_h * out_w output pixels. On the host, blocks are made small enough that
-    every intra-op thread gets one.
+    the intra-op threads can share them out evenly.
     """
     image = out_h * out_w * pixel_elements
     if xp is numpy:
-        block_elements = min(CPU_BLOCK_ELEMENTS, -(-batch * image // intra_op_threads()))
+        block_elements = min(CPU_BLOCK_ELEMENTS, -(-batch * image // wanted_shares()))
     else:
         block_elements = DEVICE_BLOCK_ELEMENTS
     if image <= block_elements:
@@ -405,14 +405,16 @@ def conv2d_backprop_filter_nhwc(x: Array, dy: Array, filter_shape: Sequence[int]
         return sum_shares(run_shares(xp, _patch_blocks(xp, g), accumulate)).reshape(filter_shape)
     dy_groups = dy.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
 
+    # Computed transposed, dy^T @ patches: the patch matrix then enters the GEMM untransposed, which measured 6-9%
+    # faster than patches^T @ dy on the Deep-MNIST layers.
     def accumulate_groups(blocks: Sequence[Block]) -> Array:
-        dw_groups = xp.zeros((g.groups, g.patch_size, g.group_out), dtype=dtype)
+        dw_t = xp.zeros((g.groups, g.group_out, g.patch_size), dtype=dtype)
         for block in blocks:
-            patches = _patch_matrix(xp, padded, g, *block)
-            dw_groups += xp.matmul(patches.transpose(0, 2, 1), dy_groups[:, _block_rows(g, *block)])
-        return dw_groups
-    dw_groups = sum_shares(run_shares(xp, _patch_blocks(xp, g), accumulate_groups))
-    return dw_groups.transpose(1, 0, 2).reshape(filter_shape)
+            dw_t += xp.matmul(dy_groups[:, _block_rows(g, *block)].transpose(0, 2, 1),
+                              _patch_matrix(xp, padded, g, *block))
+        return dw_t
+    dw_t = sum_shares(run_shares(xp, _patch_blocks(xp, g), accumulate_groups))
+    return dw_t.transpose(2, 0, 1).reshape(filter_shape)
 
 
 def conv2d_backprop_input_nhwc(dy: Array, w: Array, input_shape: Sequence[int], strides: Sequence[int] = (1, 1),

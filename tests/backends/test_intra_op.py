@@ -38,21 +38,20 @@ def test_split_shares_only_cuts_where_allowed():
 
 @pytest.mark.parametrize("threads", [1, 2, 3], indirect=True)
 def test_run_shares_returns_results_in_order(threads):
-    results = intra_op.run_shares(np, list(range(10)), lambda share: list(share))
-    assert [item for result in results for item in result] == list(range(10))
-    assert len(results) == min(threads, 10)
+    results = intra_op.run_shares(np, list(range(30)), lambda share: list(share))
+    assert [item for result in results for item in result] == list(range(30))
+    assert len(results) == (1 if threads == 1 else min(intra_op.SHARES_PER_THREAD * threads, 30))
 
 
 @pytest.mark.parametrize("threads", [3], indirect=True)
 def test_run_shares_uses_other_threads_and_runs_serially_for_other_namespaces(threads):
     seen = set()
-    lock = threading.Lock()
+    all_arrived = threading.Barrier(3, timeout=10)
 
     def record(share):
-        with lock:
-            seen.add(threading.get_ident())
-        threading.Event().wait(0.01)  # long enough that one thread cannot take every share
-    intra_op.run_shares(np, list(range(6)), record)
+        seen.add(threading.get_ident())
+        all_arrived.wait()  # passes only when three shares run at once, on three threads
+    intra_op.run_shares(np, list(range(3)), record)
     assert len(seen) == 3
 
     class NotNumpy:
@@ -61,17 +60,20 @@ def test_run_shares_uses_other_threads_and_runs_serially_for_other_namespaces(th
 
 
 @pytest.mark.parametrize("threads", [2], indirect=True)
-def test_a_failing_share_raises_after_every_share_finished(threads):
-    finished = []
+def test_a_failing_share_raises_after_every_started_share_finished(threads):
+    started, finished = [], []
 
     def work(share):
         if share[0] == 0:
+            threading.Event().wait(0.02)  # let the other thread start a share
             raise ValueError("first share failed")
+        started.append(share)
         threading.Event().wait(0.05)
         finished.append(share)
     with pytest.raises(ValueError, match="first share failed"):
-        intra_op.run_shares(np, [0, 1], work)
-    assert finished == [[1]]
+        intra_op.run_shares(np, list(range(8)), work)
+    assert started and finished == started
+    assert len(started) < 7  # after the failure no new share was taken
 
 
 @pytest.mark.parametrize("threads", [2], indirect=True)
@@ -150,7 +152,7 @@ def test_a_forked_child_gets_a_working_pool(threads):
     if pid == 0:  # child: the parent's worker threads are gone; a fresh pool must serve it
         ok = False
         try:
-            ok = intra_op.run_shares(np, [1, 2, 3], lambda share: sum(share)) == [1, 5]
+            ok = sum(intra_op.run_shares(np, [1, 2, 3], lambda share: sum(share))) == 6
         finally:
             os._exit(0 if ok else 1)
     deadline = time.monotonic() + 30
