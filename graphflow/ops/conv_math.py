@@ -269,7 +269,8 @@ def between_images(before: Block, after: Block) -> bool:
 
 
 def sum_shares(partials: Sequence[Array]) -> Array:
-    """The sum of per-thread partial results, accumulated into the first."""
+    """The sum of per-share partial results, accumulated into the first in share order, so that it does not depend
+    on which thread ran which share."""
     total = partials[0]
     for partial in partials[1:]:
         total += partial
