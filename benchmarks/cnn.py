@@ -179,7 +179,8 @@ def deep_mnist(steps, runs):
             entry["rates"] += result["rates"]
             entry["peak_mib"] = max(entry["peak_mib"], result["peak_mib"])
             entry["loss"] = result["loss"]
-    print(f"{'framework':12} {'samples/s':>10} {'(range)':>13} {'vs pytorch':>11} {'peak RSS MiB':>13} {'last loss':>10}")
+    print(f"{'framework':12} {'samples/s':>10} {'(range)':>13} {'vs pytorch':>11} {'peak RSS MiB':>13} "
+          f"{'last loss':>10}")
     torch_rate = statistics.median(results["pytorch"]["rates"]) if "pytorch" in results else None
     for name, result in results.items():
         rate = statistics.median(result["rates"])
