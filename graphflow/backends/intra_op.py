@@ -82,11 +82,10 @@ class _IntraOpPool:
         self._active_sections = 0
         self._saved_blas_threads = 0
         self._worker = threading.local()
+        self._default_threads = usable_cpus() if self._blas is not None else 1  # read once: threads() is on hot paths
 
     def threads(self) -> int:
-        if self._requested:
-            return self._requested
-        return usable_cpus() if self._blas is not None else 1
+        return self._requested or self._default_threads
 
     def set_threads(self, count: int) -> None:
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
@@ -164,6 +163,7 @@ class _IntraOpPool:
         # The pool's threads do not exist in a forked child; start a fresh pool there when one is needed.
         self._lock = threading.Lock()
         self._executor, self._executor_workers, self._active_sections = None, 0, 0
+        self._default_threads = usable_cpus() if self._blas is not None else 1
 
 
 _POOL = _IntraOpPool()
