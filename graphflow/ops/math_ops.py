@@ -26,22 +26,42 @@ __all__ = ["add", "subtract", "multiply", "divide", "truediv", "realdiv", "floor
 # ---------------------------------------------------------------------------------------------------------------------
 # Broadcasting gradients: the one helper that undoes numpy broadcasting.
 # ---------------------------------------------------------------------------------------------------------------------
-def sum_to(grad, x):
-    """Sums `grad` over the axes along which `x` was broadcast, so the result has `x`'s shape."""
+def sum_to(grad, x, partners=()):
+    """Sums `grad` over the axes along which `x` was broadcast, so the result has `x`'s shape.
+
+    `partners` are the other inputs that were broadcast together with `x` to give `grad`'s shape. When each of them
+    provably broadcasts into `x` (a bias added to activations), `grad` already has `x`'s shape and is returned as
+    it is. When `x`'s shape is fully known, the axes are fixed when the graph is built, even if `grad` has an
+    unknown batch size. Only otherwise are they found at run time (BroadcastGradientArgs): both ways keep the Sum
+    kernel's fast path and the step's op count down.
+    """
     from . import array_ops
 
     gs, xs = grad.shape, x.shape
-    if gs.is_fully_defined() and xs.is_fully_defined():
+    if gs.is_fully_defined() and xs.is_fully_defined() and gs.as_list() == xs.as_list():
+        return grad
+    if partners and all(_broadcasts_into(partner.shape, xs) for partner in partners):
+        return grad
+    if xs.is_fully_defined() and gs.rank is not None:
         gdims, xdims = gs.as_list(), xs.as_list()
-        if gdims == xdims:
-            return grad
         lead = len(gdims) - len(xdims)
+        # An axis where x has size 1 is summed unless grad's is known to be 1 too: a sum over a length-1 axis only
+        # drops it, and the reshape below puts it back.
         axes = list(range(lead)) + [lead + i for i, d in enumerate(xdims) if d == 1 and gdims[lead + i] != 1]
         summed = reduce_sum(grad, axes) if axes else grad
         return array_ops.reshape(summed, xdims) if summed.shape.as_list() != xdims else summed
     x_shape = array_ops.shape(x)
     axes = grad.graph.create_op("BroadcastGradientArgs", [array_ops.shape(grad), x_shape]).outputs[0]
     return array_ops.reshape(reduce_sum(grad, axes), x_shape)
+
+
+def _broadcasts_into(shape: TensorShape, target: TensorShape) -> bool:
+    """Whether broadcasting `shape` with `target` gives `target` for every run-time value of their unknown sizes:
+    no more axes, and each axis (aligned from the right) of size 1 or of the same known size."""
+    if shape.rank is None or target.rank is None or shape.rank > target.rank:
+        return False
+    aligned = target.as_list()[target.rank - shape.rank:]
+    return all(d == 1 or (d is not None and d == t) for d, t in zip(shape.as_list(), aligned))
 
 
 @register_op
@@ -239,7 +259,8 @@ def _binary(op_type: str, ufunc: str, grad=None, allowed=NUMERIC, result_dtype=N
             # `grad` holds one function per input; only the inputs that need a gradient get ops built
             x, y = op.inputs
             z = op.outputs[0]
-            return [sum_to(grad[i](x, y, z, dy), t) if gradient_wanted(i) else None for i, t in enumerate((x, y))]
+            return [sum_to(grad[i](x, y, z, dy), t, partners=(other,)) if gradient_wanted(i) else None
+                    for i, (t, other) in enumerate(((x, y), (y, x)))]
         body["grad"] = grad_method
     elif not differentiable:
         body["grad"] = None
@@ -282,7 +303,7 @@ class SquaredDifference(BinaryOp):
     def grad(self, op, dy):
         x, y = op.inputs
         g = dy * 2 * (x - y)
-        return [sum_to(g, x), sum_to(-g, y)]
+        return [sum_to(g, x, partners=(y,)), sum_to(-g, y, partners=(x,))]
 
 
 @register_op
@@ -295,13 +316,13 @@ class Pow(BinaryOp):
     def grad(self, op, dy):
         x, y = op.inputs
         z = op.outputs[0]
-        gx = sum_to(dy * y * pow(x, y - 1), x) if gradient_wanted(0) else None
+        gx = sum_to(dy * y * pow(x, y - 1), x, partners=(y,)) if gradient_wanted(0) else None
         if not x.dtype.is_floating or not gradient_wanted(1):
             return [gx, None]
         # d/dy x^y = x^y log x, taken as 0 where x <= 0 (as TF does)
         safe_x = where_(greater(x, 0), x, ones_like_(x))
         gy = dy * z * where_(greater(x, 0), log(safe_x), zeros_like_(x))
-        return [gx, sum_to(gy, y)]
+        return [gx, sum_to(gy, y, partners=(x,))]
 
 
 def where_(c, a, b):

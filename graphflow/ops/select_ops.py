@@ -83,7 +83,8 @@ class SelectV2(OpDef):
     def grad(self, op, dy):
         cond, t, e = op.inputs
         zero = convert_to_tensor(np.zeros((), dy.dtype.numpy), graph=dy.graph)
-        return [None, math_ops.sum_to(where_v2(cond, dy, zero), t), math_ops.sum_to(where_v2(cond, zero, dy), e)]
+        return [None, math_ops.sum_to(where_v2(cond, dy, zero), t, partners=(cond, e)),
+                math_ops.sum_to(where_v2(cond, zero, dy), e, partners=(cond, t))]
 
 
 @register_op

@@ -403,6 +403,45 @@ def test_broadcast_gradient_with_unknown_shapes(shapes):
     np.testing.assert_allclose(gy, _sum_to(ones * (a - 1), b.shape))
 
 
+# (x's fed shape, y's shape, BroadcastGradientArgs ops expected): x has an unknown batch size and y a known shape.
+# Axes are fixed at graph-build time unless a side's shape is partly unknown and not provably x's own.
+PARTLY_KNOWN = [((5, 4, 3), (3,), 0), ((5, 4, 3), (4, 1), 0), ((5, 4, 3), (1, 1, 3), 0), ((5, 3), (1, 3), 0),
+                ((2, 1, 3), (4, 1), 1), ((5, 4, 3), (5, 4, 3), 1)]
+
+
+@pytest.mark.parametrize("x_shape, y_shape, dynamic", PARTLY_KNOWN, ids=str)
+def test_broadcast_gradient_with_unknown_batch_size(x_shape, y_shape, dynamic):
+    a, b = _normal(*x_shape), _normal(*y_shape)
+    graph = gf.Graph()
+    with graph.as_default():
+        x = gf.placeholder(gf.float64, [None, *x_shape[1:]])
+        y = gf.placeholder(gf.float64, y_shape)
+        dx, dy = gf.gradients(gf.reduce_sum(x * y), [x, y])
+        with gf.Session() as sess:
+            gx, gy = sess.run([dx, dy], {x: a, y: b})
+    assert [op.type for op in graph.get_operations()].count("BroadcastGradientArgs") == dynamic
+    ones = np.ones(np.broadcast_shapes(a.shape, b.shape))
+    assert gx.shape == a.shape and gy.shape == b.shape
+    np.testing.assert_allclose(gx, _sum_to(ones * b, a.shape))
+    np.testing.assert_allclose(gy, _sum_to(ones * a, b.shape))
+
+
+def test_bias_gradient_sums_once_with_constant_axes():
+    # activations + bias: the activations' gradient is dy itself, and the bias's a Sum over fixed leading axes
+    graph = gf.Graph()
+    with graph.as_default():
+        x = gf.placeholder(gf.float64, [None, 6, 4])
+        bias = gf.placeholder(gf.float64, [4])
+        dx, dbias = gf.gradients(gf.reduce_sum(gf.square(x + bias)), [x, bias])
+        a, b = _normal(3, 6, 4), _normal(4)
+        sums = [op for op in graph.get_operations() if op.type == "Sum" and op.name.startswith("gradients")]
+        with gf.Session() as sess:
+            gx, gb, axes = sess.run([dx, dbias, sums[0].inputs[1]], {x: a, bias: b})
+    assert len(sums) == 1 and sums[0].inputs[1].op.type == "Const" and axes.tolist() == [0, 1]
+    np.testing.assert_allclose(gx, 2 * (a + b))
+    np.testing.assert_allclose(gb, (2 * (a + b)).sum(axis=(0, 1)))
+
+
 def _sum_to(g, shape):
     """Independent numpy undo of broadcasting: sum leading axes, then axes where `shape` has 1."""
     lead = g.ndim - len(shape)
