@@ -8,7 +8,8 @@ import pytest
 from graphflow.backends import intra_op
 from graphflow.ops import conv_math
 from graphflow.ops.conv_math import resolve_padding_2d
-from graphflow.ops.pool_math import avg_pool_grad_nhwc, avg_pool_nhwc, max_pool_grad_nhwc, max_pool_nhwc
+from graphflow.ops.pool_math import (avg_pool_grad_nhwc, avg_pool_nhwc, max_pool_grad_nhwc, max_pool_nhwc,
+                                     pool_geometry)
 
 
 def _windows(input_shape, ksize, strides, padding):
@@ -159,6 +160,22 @@ def test_blocking_across_images_and_rows(monkeypatch, threads, block_elements):
                                rtol=1e-12)
     np.testing.assert_allclose(avg_pool_grad_nhwc(x.shape, dy, **kwargs),
                                reference_avg_pool_grad(x.shape, dy, **kwargs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("padding, size", [("SAME", (8, 6)), ("VALID", (8, 6)), ("VALID", (9, 7))])
+def test_tiled_windows_write_every_gradient(monkeypatch, padding, size, threads):
+    """Windows that tile the input (ksize == strides, no padding) write their gradients instead of adding them;
+    inputs outside every window (the 9th row and 7th column under VALID) must still get zeros."""
+    monkeypatch.setattr(conv_math, "CPU_BLOCK_ELEMENTS", 40)
+    monkeypatch.setattr(intra_op._POOL, "_requested", threads)
+    case = (padding, (2, 2), (2, 2), size, np.float32)
+    x, dy, kwargs = _setup(case, ties=True)
+    assert pool_geometry(x.shape, (2, 2), (2, 2), padding).tiled
+    y = max_pool_nhwc(x, **kwargs)
+    np.testing.assert_array_equal(max_pool_grad_nhwc(x, y, dy, **kwargs), reference_max_pool_grad(x, dy, **kwargs))
+    np.testing.assert_allclose(avg_pool_grad_nhwc(x.shape, dy, **kwargs),
+                               reference_avg_pool_grad(x.shape, dy, **kwargs), rtol=1e-6)
 
 
 def test_max_pool_grad_tie_goes_to_first_element_only():
