@@ -222,10 +222,14 @@ def split_shares(items: Sequence[Item], parts: int,
 SHARES_PER_THREAD = 4
 
 
-def wanted_shares() -> int:
-    """How many pieces a host kernel should cut its work into, at least, to keep every intra-op thread busy."""
+def wanted_shares(per_thread: int = SHARES_PER_THREAD) -> int:
+    """How many pieces a host kernel should cut its work into, at least, to keep every intra-op thread busy.
+
+    `per_thread` below the default suits kernels made of many short numpy calls: every call takes the GIL, and
+    threads that queue for it often lose more than they share (see `PoolGeometry.blocks`).
+    """
     threads = _POOL.threads()
-    return 1 if threads < 2 else SHARES_PER_THREAD * threads
+    return 1 if threads < 2 else per_thread * threads
 
 
 def run_shares(xp: Any, items: Sequence[Item], work: Callable[[Sequence[Item]], Result],

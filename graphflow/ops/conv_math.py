@@ -8,7 +8,7 @@ from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple, U
 
 import numpy
 
-from ..backends.intra_op import run_shares, wanted_shares
+from ..backends.intra_op import SHARES_PER_THREAD, run_shares, wanted_shares
 
 Array = Any  # a numpy or CuPy ndarray
 Pair = Tuple[int, int]
@@ -237,18 +237,18 @@ def crop_nhwc(xp: ModuleType, padded: Array, pads: Pads, in_hw: Pair) -> Array:
     return xp.ascontiguousarray(padded[:, top:top + in_hw[0], left:left + in_hw[1], :])
 
 
-def pixel_blocks(xp: ModuleType, batch: int, out_h: int, out_w: int,
-                 pixel_elements: int) -> Iterator[Tuple[int, int, int, int]]:
+def pixel_blocks(xp: ModuleType, batch: int, out_h: int, out_w: int, pixel_elements: int,
+                 shares_per_thread: int = SHARES_PER_THREAD) -> Iterator[Tuple[int, int, int, int]]:
     """Blocks (n0, n1, r0, r1) of output pixels (images n0:n1, rows r0:r1) that hold about the block size of
     elements, at `pixel_elements` per output pixel.
 
     Whole images are grouped while they fit; a bigger image is cut into runs of rows. Either way a block is one
     contiguous range of the batch * out_h * out_w output pixels. On the host, blocks are made small enough that
-    the intra-op threads can share them out evenly.
+    the intra-op threads can share them out evenly, in about `shares_per_thread` shares each.
     """
     image = out_h * out_w * pixel_elements
     if xp is numpy:
-        block_elements = min(CPU_BLOCK_ELEMENTS, -(-batch * image // wanted_shares()))
+        block_elements = min(CPU_BLOCK_ELEMENTS, -(-batch * image // wanted_shares(shares_per_thread)))
     else:
         block_elements = DEVICE_BLOCK_ELEMENTS
     if image <= block_elements:

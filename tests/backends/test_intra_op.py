@@ -43,6 +43,15 @@ def test_run_shares_returns_results_in_order(threads):
     assert len(results) == (1 if threads == 1 else min(intra_op.SHARES_PER_THREAD * threads, 30))
 
 
+@pytest.mark.parametrize("threads", [1, 3], indirect=True)
+def test_pool_blocks_come_one_share_per_thread_and_conv_blocks_four(threads):
+    from graphflow.ops.conv_math import pixel_blocks
+    from graphflow.ops.pool_math import pool_geometry
+    pooling = pool_geometry((12, 8, 8, 2), (2, 2), (2, 2), "VALID")
+    assert len(pooling.blocks(np)) == threads
+    assert len(list(pixel_blocks(np, 12, 8, 8, 2))) == (1 if threads == 1 else 4 * threads)
+
+
 @pytest.mark.parametrize("threads", [3], indirect=True)
 def test_run_shares_uses_other_threads_and_runs_serially_for_other_namespaces(threads):
     seen = set()
