@@ -40,7 +40,14 @@ class OpDef:
     intra_op_parallel: bool = False
     # Optionally make_inplace_kernel(op, ctx): like make_kernel, but writing the result into its first input's
     # array; the Plan uses it when that input dies at this op and is fresh (see runtime.plan._can_run_in_place).
+    # It must be elementwise: fusing kernels also apply it to blocks of that input (ops.fusion).
     make_inplace_kernel: Optional[Callable[..., Any]] = None
+    # Optionally fuse(op, followers, ctx) -> (kernel, count) or None: a kernel that computes `op` and the first
+    # `count` of `followers` at once. `followers` is a chain of ops, each the only reader of the previous one's
+    # single output; the Plan offers it only when no one fetches those outputs. The kernel takes op's inputs, then
+    # each absorbed follower's inputs other than the chained one, and returns the last follower's output (freshly
+    # allocated if op's outputs are). The intermediate values are never materialised as tensors.
+    fuse: Optional[Callable[..., Any]] = None
     grad: Optional[Callable[..., Any]] = _undecided_grad
 
     def infer(self, op) -> List[Tuple[DType, TensorShape]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
-from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -337,7 +337,7 @@ def _check_output_shape(dy: Array, geometry: ConvGeometry) -> None:
 
 def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: Sequence[int] = (1, 1),
                 pads: Sequence[Sequence[int]] = ((0, 0), (0, 0)), groups: int = 1, *,
-                xp: Optional[ModuleType] = None) -> Array:
+                xp: Optional[ModuleType] = None, epilogue: Optional[Callable[[Array], None]] = None) -> Array:
     """2-D convolution (TF's Conv2D, a cross-correlation) of an NHWC input with an HWIO filter.
 
     y[n, r, c, g*Og + o] = sum_{i, j, ch} x_pad[n, r*sh + i*dh, c*sw + j*dw, g*Cg + ch] * w[i, j, ch, g*Og + o]
@@ -345,32 +345,44 @@ def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: 
     where x_pad is x zero-padded by `pads` = ((top, bottom), (left, right)), Cg = Cin / groups, Og = Cout / groups.
     Computed as im2col (one strided view, copied block by block) times the filter reshaped to (kH*kW*Cg, Cout).
 
+    Args:
+      epilogue: optional; called on every (pixels, Cout) block of the output, in place, right after the block is
+        computed and while it is in cache (a fused bias add and activation, see ops.fusion).
     Returns:
       (N, out_h, out_w, Cout) in the inputs' dtype.
     """
     xp = xp or array_namespace(x, w)
     g = conv_geometry(x.shape, w.shape, strides, dilations, pads, groups)
     dtype = xp.result_type(x, w)
-    if g.pointwise:
-        return xp.matmul(x.reshape(-1, g.in_channels), w.reshape(g.in_channels, g.out_channels)).reshape(
-            g.batch, g.in_h, g.in_w, g.out_channels)
+    if g.pointwise or g.depthwise:
+        if g.pointwise:
+            y = xp.matmul(x.reshape(-1, g.in_channels), w.reshape(g.in_channels, g.out_channels)).reshape(
+                g.batch, g.in_h, g.in_w, g.out_channels)
+        else:
+            y = _depthwise_forward(xp, pad_nhwc(xp, x, g.pads), w, g, dtype)
+        if epilogue is not None:
+            epilogue(y.reshape(-1, g.out_channels))
+        return y
     padded = pad_nhwc(xp, x, g.pads)
-    if g.depthwise:
-        return _depthwise_forward(xp, padded, w, g, dtype)
     y = xp.empty((g.batch, g.out_h, g.out_w, g.out_channels), dtype=dtype)
+    y_rows = y.reshape(-1, g.out_channels)
     if _tap_major(g):
-        y_rows, w_matrix = y.reshape(-1, g.out_channels), w.reshape(g.patch_size, g.out_channels)
+        w_matrix = w.reshape(g.patch_size, g.out_channels)
 
-        def multiply(blocks: Sequence[Block]) -> None:
-            for block in blocks:
-                xp.matmul(_tap_major_patches(xp, padded, g, *block).T, w_matrix, out=y_rows[_block_rows(g, *block)])
+        def multiply_block(block: Block) -> None:
+            xp.matmul(_tap_major_patches(xp, padded, g, *block).T, w_matrix, out=y_rows[_block_rows(g, *block)])
     else:
         y_groups = y.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
         w_groups = _grouped_filter(w, g)
 
-        def multiply(blocks: Sequence[Block]) -> None:
-            for block in blocks:
-                xp.matmul(_patch_matrix(xp, padded, g, *block), w_groups, out=y_groups[:, _block_rows(g, *block)])
+        def multiply_block(block: Block) -> None:
+            xp.matmul(_patch_matrix(xp, padded, g, *block), w_groups, out=y_groups[:, _block_rows(g, *block)])
+
+    def multiply(blocks: Sequence[Block]) -> None:
+        for block in blocks:
+            multiply_block(block)
+            if epilogue is not None:
+                epilogue(y_rows[_block_rows(g, *block)])
     run_shares(xp, _patch_blocks(xp, g), multiply)
     return y
 

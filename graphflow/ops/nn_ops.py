@@ -74,6 +74,9 @@ class Relu(_Activation):
     op_type = "Relu"
     allowed = NUMERIC
     grad_op_type = "ReluGrad"
+    # As TF: y > 0 exactly where x > 0, and reading y lets x die after the forward pass (and a bias add before the
+    # Relu fuse into the op that feeds it, see ops.fusion).
+    grad_uses_output = True
     fresh_output = True
 
     def make_kernel(self, op, ctx):
@@ -398,6 +401,17 @@ def _channel_axis(data_format: str, rank: int) -> int:
     return 1 if data_format.startswith("NC") and rank >= 3 else rank - 1
 
 
+def _bias_along_channels(value: Any, bias: Any, data_format: str) -> Any:
+    """`bias` reshaped to broadcast along `value`'s channel axis, after checking that their sizes match."""
+    axis = _channel_axis(data_format, value.ndim)
+    if value.shape[axis] != bias.shape[0]:
+        raise ValueError(f"bias of shape {bias.shape} does not match channel dimension {value.shape[axis]} of "
+                         f"value shape {value.shape}")
+    shape = [1] * value.ndim
+    shape[axis] = bias.shape[0]
+    return bias.reshape(shape)
+
+
 @register_op
 class BiasAdd(NNOp):
     """y = value + bias, with the rank-1 bias added along the channel dimension (last for NHWC, 1 for NCHW)."""
@@ -423,14 +437,14 @@ class BiasAdd(NNOp):
                                  f"{op.attrs['data_format']}")
         return [(value.dtype, value.shape)]
 
+    fresh_output = True
+
     def kernel(self, xp, value, bias, data_format):
-        axis = _channel_axis(data_format, value.ndim)
-        if value.shape[axis] != bias.shape[0]:
-            raise ValueError(f"bias of shape {bias.shape} does not match channel dimension {value.shape[axis]} of "
-                             f"value shape {value.shape}")
-        shape = [1] * value.ndim
-        shape[axis] = bias.shape[0]
-        return value + bias.reshape(shape)
+        return value + _bias_along_channels(value, bias, data_format)
+
+    def make_inplace_kernel(self, op, ctx):
+        add, data_format = ctx.xp.add, op.attrs["data_format"]
+        return lambda value, bias: add(value, _bias_along_channels(value, bias, data_format), out=value)
 
     def grad(self, op, dy):
         return [dy, apply_op("BiasAddGrad", [dy], {"data_format": op.attrs["data_format"]})]

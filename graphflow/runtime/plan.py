@@ -19,6 +19,7 @@ from ..framework.tensor import Operation, Tensor
 
 _plan_ids = itertools.count()
 _FOLD_LIMIT = 1 << 20  # constant-fold only results up to this many elements: folded values stay in memory
+_MAX_FUSED_FOLLOWERS = 4  # the most ops after a producer that are offered to its `OpDef.fuse`
 
 
 class KernelContext:
@@ -146,6 +147,8 @@ class Plan:
         self._check_placeholders(ops, parent)
         self.order = _topological_order(ops, fed)
         self._fed = fed
+        self._fetched = set(self.fetches)
+        self._controlling: Optional[set] = None
         self.filename = f"<graphflow plan {next(_plan_ids)}>"
         self._line_maps: Dict[str, Tuple[Dict[int, Operation], Dict[int, List[str]]]] = {}
         self._fn = self._compile(traced=False)
@@ -215,6 +218,12 @@ class Plan:
             slot_of[t] = name
             slot_device[name] = host
 
+        consumers = self._consumers()
+        # tail of a fused chain -> (head, followers, the head's input slots, the fused kernel)
+        pending: Dict[Operation, Tuple[Operation, List[Operation], List[str], Callable[..., Any]]] = {}
+        absorbed: set = set()
+        self.fused: List[Tuple[Operation, List[Operation]]] = []
+
         for op in self.order:
             opdef = op.opdef
             if op.type == "NoOp":
@@ -223,6 +232,20 @@ class Plan:
             ctx = contexts.get(device.name)
             if ctx is None:
                 ctx = contexts[device.name] = KernelContext(session, device)
+            if op in absorbed:
+                if op in pending:  # the chain's last op: one line computes the whole chain
+                    head, followers, head_reads, fused_kernel = pending.pop(op)
+                    chained = [head.outputs[0]] + [f.outputs[0] for f in followers[:-1]]
+                    reads = head_reads + [on_device(slot_of[t], device) for f, link in zip(followers, chained)
+                                          for t in f.inputs if t is not link]
+                    kname, write = f"k{next(counter)}", new_slot(device)
+                    namespace[kname] = fused_kernel
+                    slot_of.setdefault(op.outputs[0], write)
+                    if head.opdef.fresh_output:
+                        fresh.add(write)
+                    lines.append((f"{write} = {kname}({', '.join(reads)})", reads, [write], head, None))
+                    self.fused.append((head, followers))
+                continue
             ref_inputs = getattr(opdef, "ref_inputs", ())
             reads = [on_device(slot_of[t], device) for i, t in enumerate(op.inputs) if i not in ref_inputs]
             if opdef.may_alias_input:
@@ -241,6 +264,14 @@ class Plan:
                         namespace[name] = constants[name] = value
                         slot_device[name] = device
                         slot_of.setdefault(t, name)
+                    continue
+            if opdef.fuse is not None:
+                followers = self._followers(op, consumers, device)
+                fused = opdef.fuse(op, followers, ctx) if followers else None
+                if fused is not None:
+                    fused_kernel, count = fused
+                    pending[followers[count - 1]] = (op, followers[:count], reads, fused_kernel)
+                    absorbed.update(followers[:count])
                     continue
             kname = f"k{next(counter)}"
             namespace[kname] = kernel
@@ -279,6 +310,43 @@ class Plan:
             results.append(slot)
         self._overwritable = fresh - aliased
         return self._emit(lines, args, results, namespace, constants, traced)
+
+    def _consumers(self) -> Dict[Tensor, List[Operation]]:
+        """The ops of this plan that read each (computed, not fed) tensor, each op once."""
+        consumers: Dict[Tensor, List[Operation]] = {}
+        for op in self.order:
+            ref_inputs = getattr(op.opdef, "ref_inputs", ())
+            for index, t in enumerate(op.inputs):
+                if index in ref_inputs or t in self._fed:
+                    continue
+                users = consumers.setdefault(t, [])
+                if not users or users[-1] is not op:
+                    users.append(op)
+        return consumers
+
+    def _followers(self, op: Operation, consumers: Dict[Tensor, List[Operation]], device: Device) -> List[Operation]:
+        """The chain of ops after `op` that a fusing kernel may absorb: each the only reader of the one output before
+        it, which nothing fetches and no control dependency waits on, on the same device, stateless."""
+        controlling = self._controlling_ops()
+        chain: List[Operation] = []
+        current = op
+        while len(chain) < _MAX_FUSED_FOLLOWERS and len(current.outputs) == 1 and current not in controlling:
+            link = current.outputs[0]
+            users = consumers.get(link, [])
+            if link in self._fetched or len(users) != 1:
+                break
+            follower = users[0]
+            if (follower.opdef.stateful or getattr(follower.opdef, "ref_inputs", ()) or
+                    sum(t is link for t in follower.inputs) != 1 or self._device_for(follower) is not device):
+                break
+            chain.append(follower)
+            current = follower
+        return chain
+
+    def _controlling_ops(self) -> set:
+        if self._controlling is None:
+            self._controlling = {c for op in self.order for c in op._control_inputs}
+        return self._controlling
 
     @staticmethod
     def _fold(kernel: Callable[..., Any], values: List[Any], op: Operation) -> Optional[List[Any]]:
