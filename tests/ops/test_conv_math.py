@@ -199,6 +199,39 @@ def test_blocking_across_images_and_rows(monkeypatch, threads, block_elements, c
                                reference_backprop_filter(x, dy, w.shape, **kwargs), rtol=1e-10)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[0][1] == 1 and c[2] == (1, 1) and c[3] == (1, 1)],
+                         ids=_case_id)
+def test_column_pairs_match_direct_loops(case, monkeypatch):
+    """Every stride-1 ungrouped case on the two-columns-per-GEMM-row path (odd output widths keep one column)."""
+    monkeypatch.setattr(conv_math, "MIN_KERNEL_WIDTH_FOR_COLUMN_PAIRS", 1)
+    monkeypatch.setattr(conv_math, "MIN_CHANNELS_FOR_FLIPPED_CONV", 1)
+    x, w, dy, kwargs = _setup(case)
+    geometry = conv_math.conv_geometry(x.shape, w.shape, kwargs["strides"], kwargs["dilations"], kwargs["pads"])
+    padded = conv_math.pad_nhwc(np, x, geometry.pads)
+    assert conv_math._column_pairs(geometry, padded) == (geometry.out_w % 2 == 0)
+    np.testing.assert_allclose(conv2d_nhwc(x, w, **kwargs), reference_conv2d(x, w, **kwargs), **_tolerance(x.dtype))
+    np.testing.assert_allclose(conv2d_backprop_input_nhwc(dy, w, x.shape, **kwargs),
+                               reference_backprop_input(dy, w, x.shape, **kwargs), **_tolerance(x.dtype))
+
+
+@pytest.mark.parametrize("block_elements", [1, 300, 5000])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_column_pairs_by_default_for_wide_kernels_and_few_channels(monkeypatch, threads, block_elements):
+    monkeypatch.setattr(conv_math, "CPU_BLOCK_ELEMENTS", block_elements)
+    monkeypatch.setattr(intra_op._POOL, "_requested", threads)
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((3, 6, 8, 4)), rng.standard_normal((3, 5, 4, 6))
+    kwargs = dict(strides=(1, 1), dilations=(1, 1), pads=((1, 1), (2, 2)), groups=1)
+    geometry = conv_math.conv_geometry(x.shape, w.shape, **kwargs)
+    assert conv_math._column_pairs(geometry, conv_math.pad_nhwc(np, x, geometry.pads))
+    np.testing.assert_allclose(conv2d_nhwc(x, w, **kwargs), reference_conv2d(x, w, **kwargs), rtol=1e-10)
+    # an input whose rows are not contiguous (an NCHW transpose, unpadded) takes the one-column path
+    x_t = np.ascontiguousarray(x.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    valid = dict(kwargs, pads=((0, 0), (0, 0)))
+    assert not conv_math._column_pairs(conv_math.conv_geometry(x_t.shape, w.shape, **valid), x_t)
+    np.testing.assert_allclose(conv2d_nhwc(x_t, w, **valid), reference_conv2d(x_t, w, **valid), rtol=1e-10)
+
+
 def test_non_contiguous_input_such_as_an_nchw_transpose():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 3, 6, 7)).transpose(0, 2, 3, 1)
