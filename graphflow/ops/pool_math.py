@@ -159,7 +159,8 @@ def avg_pool_nhwc(x: Array, ksize: Sequence[int], strides: Sequence[int], paddin
 
 
 def max_pool_grad_nhwc(x: Array, y: Array, dy: Array, ksize: Sequence[int], strides: Sequence[int],
-                       padding: Padding = "VALID", *, xp: Optional[ModuleType] = None) -> Array:
+                       padding: Padding = "VALID", *, xp: Optional[ModuleType] = None,
+                       positive_maxima_only: bool = False) -> Array:
     """Gradient of max pooling (TF's MaxPoolGrad): each dy goes to ONE input, the first maximum of its window.
 
     Walking the taps in row-major window order, an output's gradient goes to the first tap whose (non-padding)
@@ -169,6 +170,8 @@ def max_pool_grad_nhwc(x: Array, y: Array, dy: Array, ksize: Sequence[int], stri
 
     Args:
       x: the pooled input; y: `max_pool_nhwc(x, ...)`; dy: gradient with respect to y.
+      positive_maxima_only: drop the gradient of windows whose maximum is not positive. With x = relu(h), that
+        makes the result the gradient with respect to h (see MaxPoolGrad.fuse).
     Returns:
       dx, shaped like x.
     """
@@ -179,7 +182,9 @@ def max_pool_grad_nhwc(x: Array, y: Array, dy: Array, ksize: Sequence[int], stri
     # Padding is excluded by the validity masks below, so its value never matters.
     padded = pad_nhwc(xp, x, g.pads)
     dx_padded = g.gradient_buffer(xp, dy.dtype)
-    validity = {(i, j): _tap_validity(g, i, j) for i, j, _, _ in g.taps(0, g.out_h)}
+    taps = list(g.taps(0, g.out_h))
+    validity = {(i, j): _tap_validity(g, i, j) for i, j, _, _ in taps}
+    first, last = taps[0][:2], taps[-1][:2]
 
     def route(blocks: Sequence[Block]) -> None:
         buffers = None
@@ -188,19 +193,29 @@ def max_pool_grad_nhwc(x: Array, y: Array, dy: Array, ksize: Sequence[int], stri
             # Buffers reused across taps and blocks: fresh temporaries per tap measured several times slower.
             if buffers is None or buffers[0].shape != y_block.shape:
                 buffers = (xp.empty(y_block.shape, dtype=bool), xp.empty(y_block.shape, dtype=bool),
-                           xp.empty(y_block.shape, dtype=dy.dtype))
-            claimed, hit, routed = buffers
-            claimed.fill(False)
+                           xp.empty(y_block.shape, dtype=dy.dtype), xp.empty(y_block.shape, dtype=dy.dtype))
+            claimed, hit, routed, gated = buffers
+            if positive_maxima_only:
+                xp.greater(y_block, 0, out=hit)
+                dy_block = xp.multiply(dy_block, hit, out=gated)
             for i, j, rows, cols in g.taps(r0, r1):
-                xp.equal(padded[n0:n1, rows, cols, :], y_block, out=hit)
+                # The first tap's hits are all unclaimed: they become the claimed mask; the last tap's hits need
+                # not be recorded. That saves three of the sixteen passes of a 2x2 window.
+                xp.equal(padded[n0:n1, rows, cols, :], y_block, out=claimed if (i, j) == first else hit)
                 if validity[i, j] is not None:
-                    xp.logical_and(hit, xp.asarray(validity[i, j][r0:r1]), out=hit)
-                xp.greater(hit, claimed, out=hit)  # for booleans, hit > claimed is "hit and not yet claimed"
-                xp.logical_or(claimed, hit, out=claimed)
-                if g.tiled:  # written straight into its window: 30% faster than zeros plus an add
-                    xp.multiply(dy_block, hit, out=dx_padded[n0:n1, rows, cols, :])
+                    mask = claimed if (i, j) == first else hit
+                    xp.logical_and(mask, xp.asarray(validity[i, j][r0:r1]), out=mask)
+                if (i, j) == first:
+                    taken = claimed
                 else:
-                    xp.multiply(dy_block, hit, out=routed)
+                    xp.greater(hit, claimed, out=hit)  # for booleans, hit > claimed is "hit and not yet claimed"
+                    if (i, j) != last:
+                        xp.logical_or(claimed, hit, out=claimed)
+                    taken = hit
+                if g.tiled:  # written straight into its window: 30% faster than zeros plus an add
+                    xp.multiply(dy_block, taken, out=dx_padded[n0:n1, rows, cols, :])
+                else:
+                    xp.multiply(dy_block, taken, out=routed)
                     dx_padded[n0:n1, rows, cols, :] += routed
     run_shares(xp, g.blocks(xp), route, between_images)
     return crop_nhwc(xp, dx_padded, g.pads, (g.in_h, g.in_w))

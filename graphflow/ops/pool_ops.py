@@ -126,16 +126,19 @@ class MaxPoolGrad(OpDef):
     def fuse(self, op, followers, ctx):
         """The backward pass of max_pool(relu(h)): ReluGrad(MaxPoolGrad(r, y, dy), r) with r = relu(h) equals
         MaxPoolGrad(r, y, dy * (y > 0)), since a gradient reaches only an input r equal to its window's maximum
-        y. Masking the pooled gradient instead of the input-sized one is a pass less over k*k times fewer
-        elements (1.0 ms a step on Deep-MNIST)."""
+        y. Masking the pooled gradient, block by block, instead of the input-sized one saves a pass over k*k times
+        more elements (1.0 ms a step on Deep-MNIST)."""
         relu_grad = followers[0]
         if (relu_grad.type != "ReluGrad" or relu_grad.inputs[0] is not op.outputs[0]
                 or relu_grad.inputs[1] is not op.inputs[0]):
             return None
-        max_pool_grad, multiply = self.make_kernel(op, ctx), ctx.xp.multiply
+        spec, xp = window_spec(op), ctx.xp
+        window, strides, padding = spec.window, spec.strides, spec.padding
 
         def max_pool_and_relu_grad(x, y, dy, features):
-            return max_pool_grad(x, y, multiply(dy, y > 0, dtype=dy.dtype))
+            dx = max_pool_grad_nhwc(_to_nhwc(spec, x), _to_nhwc(spec, y), _to_nhwc(spec, dy), window, strides,
+                                    padding, xp=xp, positive_maxima_only=True)
+            return _from_nhwc(spec, dx)
         return max_pool_and_relu_grad, 1
 
     def grad(self, op, ddx):

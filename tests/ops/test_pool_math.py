@@ -112,6 +112,15 @@ def test_max_pool_grad_routes_to_first_maximum(case, ties):
     np.testing.assert_allclose(dx, reference_max_pool_grad(x, dy, **kwargs), **_tolerance(x.dtype))
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[-1] == np.float64], ids=_case_id)
+def test_max_pool_grad_of_positive_maxima_only_is_the_relu_inputs_gradient(case):
+    x, dy, kwargs = _setup(case, ties=True)
+    x = x - 1.0  # maxima of -1, 0 and 1: some windows' gradients are dropped, some kept
+    y = max_pool_nhwc(x, **kwargs)
+    dx = max_pool_grad_nhwc(x, y, dy, positive_maxima_only=True, **kwargs)
+    np.testing.assert_allclose(dx, reference_max_pool_grad(x, dy, **kwargs) * (x > 0), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_avg_pool_grad_matches_direct_loops(case):
     x, dy, kwargs = _setup(case)
