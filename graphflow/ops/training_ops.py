@@ -6,8 +6,11 @@ variable. Hyperparameters and the gradient are ordinary inputs.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
+import numpy
+
+from ..backends.intra_op import run_shares, wanted_shares
 from ..framework.registry import OpDef, register_op
 from .builder import FLOATS, apply_op
 from .state_ops import variable_reader
@@ -190,6 +193,12 @@ class ApplyAdam(_ApplyOp):
     attrs = {"T": None, "use_locking": False, "use_nesterov": False}
 
     chunk = 1 << 15  # elements per pass: the five arrays' chunks stay in cache across the whole update
+    # Variables of at least `parallel_size` elements are updated by the intra-op threads, one contiguous part each,
+    # in longer passes: every numpy call takes the GIL, and with short passes two threads queueing for it ran
+    # slower than one. On Deep-MNIST's 3.2M-element layer: 4.9 ms on one thread, 3.5 ms on two with 128K-element
+    # passes (3.8 with four parts per thread; 64K: 4.4, 512K: 4.9).
+    parallel_size = 1 << 20
+    parallel_chunk = 1 << 17
 
     def update(self, xp, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad,
                use_nesterov=False, **attrs):
@@ -198,11 +207,27 @@ class ApplyAdam(_ApplyOp):
             raise ValueError("ApplyAdam updates in place and needs C-contiguous variable and slot arrays")
         flat = [a.reshape(-1) for a in (var, m, v, xp.ascontiguousarray(grad))]
         size = flat[0].size
-        scratch = xp.empty(min(size, self.chunk), dtype=var.dtype)
+        coefficients = (alpha, beta1, beta2, epsilon, use_nesterov)
+        parts = wanted_shares(per_thread=1) if xp is numpy and size >= self.parallel_size else 1
+        if parts == 1:
+            self._update_range(xp, flat, 0, size, self.chunk, *coefficients)
+            return
+        step = -(-size // parts)
+        ranges = [(start, min(start + step, size)) for start in range(0, size, step)]
+
+        def update_ranges(share: Sequence[Tuple[int, int]]) -> None:
+            for start, end in share:
+                self._update_range(xp, flat, start, end, self.parallel_chunk, *coefficients)
+        run_shares(xp, ranges, update_ranges)
+
+    @staticmethod
+    def _update_range(xp, flat, first, last, chunk, alpha, beta1, beta2, epsilon, use_nesterov):
+        """The update of elements [first, last) of the flattened (var, m, v, grad), `chunk` elements per pass."""
+        scratch = xp.empty(min(last - first, chunk), dtype=flat[0].dtype)
         nesterov_scratch = xp.empty_like(scratch) if use_nesterov else None
         # Chunked so each element is read from memory once: about 3x faster than whole-array passes on big layers.
-        for start in range(0, size, self.chunk):
-            end = min(start + self.chunk, size)
+        for start in range(first, last, chunk):
+            end = min(start + chunk, last)
             w, m_c, v_c, g = (f[start:end] for f in flat)
             t = scratch[: end - start]
             xp.subtract(g, m_c, out=t)

@@ -348,9 +348,15 @@ def test_update_op_reads_uninitialized_slot_clearly():
                 sess.run(train)
 
 
+@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("use_nesterov", [False, True])
-def test_apply_adam_on_a_variable_larger_than_one_update_chunk(use_nesterov):
+def test_apply_adam_on_a_variable_larger_than_one_update_chunk(use_nesterov, threads, monkeypatch):
+    from graphflow.backends import intra_op
     from graphflow.ops import training_ops
+    monkeypatch.setattr(intra_op._POOL, "_requested", threads)
+    # with three threads: three parts updated at once, each in passes of 5,000 elements with a ragged last one
+    monkeypatch.setattr(training_ops.ApplyAdam, "parallel_size", 10_000)
+    monkeypatch.setattr(training_ops.ApplyAdam, "parallel_chunk", 5_000)
     size = training_ops.ApplyAdam.chunk * 2 + 123  # crosses chunk boundaries, with a ragged last chunk
     rng = np.random.default_rng(5)
     w0, g = rng.standard_normal(size), rng.standard_normal(size)
