@@ -34,8 +34,8 @@ MIN_CHANNELS_FOR_FLIPPED_CONV = 8
 # GEMM row then covers two neighbouring output pixels: its patch spans kW + 1 columns and the filter matrix holds
 # the filter twice, shifted by one column (zeros elsewhere), for 2 * Cout outputs. That does (kW + 1) / kW times
 # the multiply-adds, but at the wider GEMM's rate and with fewer patch bytes to copy: Deep-MNIST's second
-# backprop-input (a 5x5 convolution to 32 channels) went from 7.8 to 6.75 ms. Narrow kernels would pay too much
-# extra work, hence the minimum width.
+# backprop-input (a 5x5 convolution to 32 channels) went from about 8.2 to 7.6 ms in the training step. Narrow
+# kernels would pay too much extra work, hence the minimum width.
 MAX_CHANNELS_FOR_COLUMN_PAIRS = 32
 MIN_KERNEL_WIDTH_FOR_COLUMN_PAIRS = 5
 
@@ -417,9 +417,9 @@ def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: 
     padded = pad_nhwc(xp, x, g.pads)
     y = xp.empty((g.batch, g.out_h, g.out_w, g.out_channels), dtype=dtype)
     y_rows = y.reshape(-1, g.out_channels)
-    blocks = _patch_blocks(xp, g)
     if _tap_major(g):
         w_matrix = w.reshape(g.patch_size, g.out_channels)
+        blocks = _patch_blocks(xp, g)
 
         def multiply_block(block: Block) -> None:
             xp.matmul(_tap_major_patches(xp, padded, g, *block).T, w_matrix, out=y_rows[_block_rows(g, *block)])
@@ -435,6 +435,7 @@ def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: 
     else:
         y_groups = y.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
         w_groups = _grouped_filter(w, g)
+        blocks = _patch_blocks(xp, g)
 
         def multiply_block(block: Block) -> None:
             xp.matmul(_patch_matrix(xp, padded, g, *block), w_groups, out=y_groups[:, _block_rows(g, *block)])

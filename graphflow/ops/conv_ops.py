@@ -273,7 +273,8 @@ class _Forward(_ConvFamilyOp):
 
     def fuse(self, op, followers, ctx):
         """An NHWC convolution runs the elementwise ops after it (bias add, activation) on each output block while
-        the block is in cache: on Deep-MNIST's first layer that replaced 1.0 ms of separate Add and Relu passes."""
+        the block is in cache, on the intra-op threads: on Deep-MNIST's first layer, separate Add and Relu passes
+        of about 1.0 ms became about 0.6 ms more inside the convolution."""
         if window_spec(op).nchw:
             return None
         epilogue, count = channel_epilogue(op, followers, ctx)

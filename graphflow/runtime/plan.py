@@ -222,7 +222,7 @@ class Plan:
         # tail of a fused chain -> (head, followers, the head's input slots, the fused kernel)
         pending: Dict[Operation, Tuple[Operation, List[Operation], List[str], Callable[..., Any]]] = {}
         absorbed: set = set()
-        self.fused: List[Tuple[Operation, List[Operation]]] = []
+        fused_chains: List[Tuple[Operation, List[Operation]]] = []
 
         for op in self.order:
             opdef = op.opdef
@@ -244,7 +244,7 @@ class Plan:
                     if head.opdef.fresh_output:
                         fresh.add(write)
                     lines.append((f"{write} = {kname}({', '.join(reads)})", reads, [write], head, None))
-                    self.fused.append((head, followers))
+                    fused_chains.append((head, followers))
                 continue
             ref_inputs = getattr(opdef, "ref_inputs", ())
             reads = [on_device(slot_of[t], device) for i, t in enumerate(op.inputs) if i not in ref_inputs]
@@ -309,6 +309,8 @@ class Plan:
                 slot = f"_copy({slot})"
             results.append(slot)
         self._overwritable = fresh - aliased
+        if not traced:
+            self.fused = fused_chains  # (op, the ops after it that its kernel absorbed)
         return self._emit(lines, args, results, namespace, constants, traced)
 
     def _consumers(self) -> Dict[Tensor, List[Operation]]:
