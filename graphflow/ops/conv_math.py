@@ -311,6 +311,43 @@ def _block_rows(geometry: ConvGeometry, n0: int, n1: int, r0: int, r1: int) -> s
     return slice(n0 * per_image + r0 * geometry.out_w, (n1 - 1) * per_image + r1 * geometry.out_w)
 
 
+class PaddedRows:
+    """The zero-padded input rows that blocks of output rows read, built block by block into one reused buffer.
+
+    Each intra-op thread pads the rows of its own blocks right before copying patches out of them, in cache,
+    instead of the whole batch being padded first, on one thread, as a separate pass: that pass had cost about
+    1.8 ms of a Deep-MNIST training step (three pads of its second layer's input and output gradient).
+    """
+
+    def __init__(self, xp: ModuleType, x: Array, geometry: ConvGeometry):
+        self.xp, self.x, self.g = xp, x, geometry
+        self.buffer: Optional[Array] = None
+
+    def __call__(self, n0: int, n1: int, r0: int, r1: int) -> Array:
+        """Images n0:n1 of the padded input, from the padded row that output row r0 reads first to the last one
+        that output row r1 - 1 reads: a view of the input itself when nothing is padded."""
+        g = self.g
+        (top, bottom), (left, right) = g.pads
+        first = r0 * g.strides[0]
+        stop = (r1 - 1) * g.strides[0] + (g.kernel_h - 1) * g.dilations[0] + 1
+        if top == bottom == left == right == 0:
+            return self.x[n0:n1, first:stop]
+        images, height = n1 - n0, stop - first
+        if self.buffer is None or self.buffer.shape[0] < images or self.buffer.shape[1] < height:
+            # the left and right padding columns are zeroed here once: later blocks only write between them
+            self.buffer = self.xp.zeros((images, height, left + g.in_w + right, g.in_channels), dtype=self.x.dtype)
+        block = self.buffer[:images, :height]
+        x_first, x_stop = max(first - top, 0), min(stop - top, g.in_h)  # the input rows this block covers
+        if x_stop <= x_first:
+            block[...] = 0
+            return block
+        to_first, to_stop = x_first + top - first, x_stop + top - first
+        block[:, :to_first] = 0
+        block[:, to_stop:] = 0
+        block[:, to_first:to_stop, left:left + g.in_w] = self.x[n0:n1, x_first:x_stop]
+        return block
+
+
 def _patch_matrix(xp: ModuleType, padded: Array, geometry: ConvGeometry, n0: int, n1: int, r0: int, r1: int) -> Array:
     """Copy of the block's patches as (groups, pixels, kH * kW * Cin / groups), channels innermost.
 
@@ -345,15 +382,18 @@ def _tap_major_patches(xp: ModuleType, padded: Array, geometry: ConvGeometry, n0
     return out.reshape(g.patch_size, -1)
 
 
-def _column_pairs(geometry: ConvGeometry, padded: Array) -> bool:
+def _column_pairs(geometry: ConvGeometry, x: Array) -> bool:
     """Whether the forward convolution runs on pairs of output columns (see MAX_CHANNELS_FOR_COLUMN_PAIRS): stride
     and dilation 1, no groups, an even output width, and rows of the padded input contiguous over (width, channels),
-    so that a pair's kW + 1 columns are one run of memory per kernel row."""
+    so that a pair's kW + 1 columns are one run of memory per kernel row. Padded rows always are (PaddedRows
+    builds them); an unpadded input must be."""
     g = geometry
-    itemsize = padded.dtype.itemsize
+    itemsize = x.dtype.itemsize
+    rows_contiguous = (g.pads != ((0, 0), (0, 0)) or
+                       (x.strides[3] == itemsize and x.strides[2] == g.in_channels * itemsize))
     return (g.groups == 1 and g.strides == (1, 1) and g.dilations == (1, 1) and g.out_w % 2 == 0
             and g.out_channels <= MAX_CHANNELS_FOR_COLUMN_PAIRS and g.kernel_w >= MIN_KERNEL_WIDTH_FOR_COLUMN_PAIRS
-            and padded.strides[3] == itemsize and padded.strides[2] == g.in_channels * itemsize)
+            and rows_contiguous)
 
 
 def _column_pair_filter(xp: ModuleType, w: Array, geometry: ConvGeometry) -> Array:
@@ -419,37 +459,39 @@ def conv2d_nhwc(x: Array, w: Array, strides: Sequence[int] = (1, 1), dilations: 
         if epilogue is not None:
             epilogue(y.reshape(-1, g.out_channels))
         return y
-    padded = pad_nhwc(xp, x, g.pads)
     y = xp.empty((g.batch, g.out_h, g.out_w, g.out_channels), dtype=dtype)
     y_rows = y.reshape(-1, g.out_channels)
+    # Each multiply_block gets the block's padded input rows (PaddedRows) and the block relative to them.
     if _tap_major(g):
         w_matrix = w.reshape(g.patch_size, g.out_channels)
         blocks = _patch_blocks(xp, g)
 
-        def multiply_block(block: Block) -> None:
-            xp.matmul(_tap_major_patches(xp, padded, g, *block).T, w_matrix, out=y_rows[_block_rows(g, *block)])
-    elif _column_pairs(g, padded):
+        def multiply_block(rows: Array, local: Block, out: slice) -> None:
+            xp.matmul(_tap_major_patches(xp, rows, g, *local).T, w_matrix, out=y_rows[out])
+    elif _column_pairs(g, x):
         pair_filter = _column_pair_filter(xp, w, g)
         y_pairs = y.reshape(-1, 2 * g.out_channels)
         blocks = list(pixel_blocks(xp, g.batch, g.out_h, g.out_w // 2, pair_filter.shape[0]))
 
-        def multiply_block(block: Block) -> None:
-            pixels = _block_rows(g, *block)  # whole output rows of an even width: an even number of pixels
-            xp.matmul(_column_pair_patches(xp, padded, g, *block), pair_filter,
-                      out=y_pairs[pixels.start // 2:pixels.stop // 2])
+        def multiply_block(rows: Array, local: Block, out: slice) -> None:
+            # whole output rows of an even width: an even number of pixels
+            xp.matmul(_column_pair_patches(xp, rows, g, *local), pair_filter,
+                      out=y_pairs[out.start // 2:out.stop // 2])
     else:
         y_groups = y.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
         w_groups = _grouped_filter(w, g)
         blocks = _patch_blocks(xp, g)
 
-        def multiply_block(block: Block) -> None:
-            xp.matmul(_patch_matrix(xp, padded, g, *block), w_groups, out=y_groups[:, _block_rows(g, *block)])
+        def multiply_block(rows: Array, local: Block, out: slice) -> None:
+            xp.matmul(_patch_matrix(xp, rows, g, *local), w_groups, out=y_groups[:, out])
 
     def multiply(blocks: Sequence[Block]) -> None:
-        for block in blocks:
-            multiply_block(block)
+        padded_rows = PaddedRows(xp, x, g)
+        for n0, n1, r0, r1 in blocks:
+            out = _block_rows(g, n0, n1, r0, r1)
+            multiply_block(padded_rows(n0, n1, r0, r1), (0, n1 - n0, 0, r1 - r0), out)
             if epilogue is not None:
-                epilogue(y_rows[_block_rows(g, *block)])
+                epilogue(y_rows[out])
     run_shares(xp, blocks, multiply)
     return y
 
@@ -471,16 +513,16 @@ def conv2d_backprop_filter_nhwc(x: Array, dy: Array, filter_shape: Sequence[int]
     dtype = xp.result_type(x, dy)
     if g.pointwise:
         return xp.matmul(x.reshape(-1, g.in_channels).T, dy.reshape(-1, g.out_channels)).reshape(filter_shape)
-    padded = pad_nhwc(xp, x, g.pads)
     if g.depthwise:
-        return _depthwise_backprop_filter(xp, padded, dy, g, dtype)
+        return _depthwise_backprop_filter(xp, pad_nhwc(xp, x, g.pads), dy, g, dtype)
     if _tap_major(g):
         dy_rows = dy.reshape(-1, g.out_channels)
 
         def accumulate(blocks: Sequence[Block]) -> Array:
-            dw = xp.zeros((g.patch_size, g.out_channels), dtype=dtype)
-            for block in blocks:
-                dw += xp.matmul(_tap_major_patches(xp, padded, g, *block), dy_rows[_block_rows(g, *block)])
+            dw, padded_rows = xp.zeros((g.patch_size, g.out_channels), dtype=dtype), PaddedRows(xp, x, g)
+            for n0, n1, r0, r1 in blocks:
+                patches = _tap_major_patches(xp, padded_rows(n0, n1, r0, r1), g, 0, n1 - n0, 0, r1 - r0)
+                dw += xp.matmul(patches, dy_rows[_block_rows(g, n0, n1, r0, r1)])
             return dw
         return sum_shares(run_shares(xp, _patch_blocks(xp, g), accumulate)).reshape(filter_shape)
     dy_groups = dy.reshape(-1, g.groups, g.group_out).transpose(1, 0, 2)
@@ -488,10 +530,10 @@ def conv2d_backprop_filter_nhwc(x: Array, dy: Array, filter_shape: Sequence[int]
     # Computed transposed, dy^T @ patches: the patch matrix then enters the GEMM untransposed, which measured 6-9%
     # faster than patches^T @ dy on the Deep-MNIST layers.
     def accumulate_groups(blocks: Sequence[Block]) -> Array:
-        dw_t = xp.zeros((g.groups, g.group_out, g.patch_size), dtype=dtype)
-        for block in blocks:
-            dw_t += xp.matmul(dy_groups[:, _block_rows(g, *block)].transpose(0, 2, 1),
-                              _patch_matrix(xp, padded, g, *block))
+        dw_t, padded_rows = xp.zeros((g.groups, g.group_out, g.patch_size), dtype=dtype), PaddedRows(xp, x, g)
+        for n0, n1, r0, r1 in blocks:
+            patches = _patch_matrix(xp, padded_rows(n0, n1, r0, r1), g, 0, n1 - n0, 0, r1 - r0)
+            dw_t += xp.matmul(dy_groups[:, _block_rows(g, n0, n1, r0, r1)].transpose(0, 2, 1), patches)
         return dw_t
     dw_t = sum_shares(run_shares(xp, _patch_blocks(xp, g, FILTER_GRADIENT_BLOCK_SHRINK), accumulate_groups))
     return dw_t.transpose(2, 0, 1).reshape(filter_shape)

@@ -207,8 +207,7 @@ def test_column_pairs_match_direct_loops(case, monkeypatch):
     monkeypatch.setattr(conv_math, "MIN_CHANNELS_FOR_FLIPPED_CONV", 1)
     x, w, dy, kwargs = _setup(case)
     geometry = conv_math.conv_geometry(x.shape, w.shape, kwargs["strides"], kwargs["dilations"], kwargs["pads"])
-    padded = conv_math.pad_nhwc(np, x, geometry.pads)
-    assert conv_math._column_pairs(geometry, padded) == (geometry.out_w % 2 == 0)
+    assert conv_math._column_pairs(geometry, x) == (geometry.out_w % 2 == 0)
     np.testing.assert_allclose(conv2d_nhwc(x, w, **kwargs), reference_conv2d(x, w, **kwargs), **_tolerance(x.dtype))
     np.testing.assert_allclose(conv2d_backprop_input_nhwc(dy, w, x.shape, **kwargs),
                                reference_backprop_input(dy, w, x.shape, **kwargs), **_tolerance(x.dtype))
@@ -223,13 +222,30 @@ def test_column_pairs_by_default_for_wide_kernels_and_few_channels(monkeypatch, 
     x, w = rng.standard_normal((3, 6, 8, 4)), rng.standard_normal((3, 5, 4, 6))
     kwargs = dict(strides=(1, 1), dilations=(1, 1), pads=((1, 1), (2, 2)), groups=1)
     geometry = conv_math.conv_geometry(x.shape, w.shape, **kwargs)
-    assert conv_math._column_pairs(geometry, conv_math.pad_nhwc(np, x, geometry.pads))
+    assert conv_math._column_pairs(geometry, x)
     np.testing.assert_allclose(conv2d_nhwc(x, w, **kwargs), reference_conv2d(x, w, **kwargs), rtol=1e-10)
     # an input whose rows are not contiguous (an NCHW transpose, unpadded) takes the one-column path
     x_t = np.ascontiguousarray(x.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
     valid = dict(kwargs, pads=((0, 0), (0, 0)))
     assert not conv_math._column_pairs(conv_math.conv_geometry(x_t.shape, w.shape, **valid), x_t)
     np.testing.assert_allclose(conv2d_nhwc(x_t, w, **valid), reference_conv2d(x_t, w, **valid), rtol=1e-10)
+
+
+@pytest.mark.parametrize("strides, dilations, pads", [((1, 1), (1, 1), ((2, 2), (2, 2))),
+                                                      ((2, 1), (1, 2), ((1, 3), (0, 2))),
+                                                      ((1, 1), (1, 1), ((0, 0), (0, 0)))])
+def test_padded_rows_match_the_padded_input_for_every_block(strides, dilations, pads):
+    """Blocks of whole images and runs of rows, in an order that grows, shrinks and regrows the reused buffer."""
+    x = np.random.default_rng(9).standard_normal((3, 7, 6, 2))
+    geometry = conv_math.conv_geometry(x.shape, (3, 3, 2, 4), strides, dilations, pads)
+    padded = conv_math.pad_nhwc(np, x, geometry.pads)
+    rows = conv_math.PaddedRows(np, x, geometry)
+    out_h = geometry.out_h
+    for n0, n1, r0, r1 in [(0, 3, 0, out_h), (1, 2, 1, 2), (2, 3, 0, out_h), (0, 1, out_h - 1, out_h),
+                           (0, 2, 0, 1), (1, 3, 0, out_h)]:
+        first = r0 * strides[0]
+        stop = (r1 - 1) * strides[0] + 2 * dilations[0] + 1
+        np.testing.assert_array_equal(rows(n0, n1, r0, r1), padded[n0:n1, first:stop])
 
 
 def test_non_contiguous_input_such_as_an_nchw_transpose():
